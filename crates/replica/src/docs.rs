@@ -1,0 +1,412 @@
+//! Document schemas and their typed mapping.
+//!
+//! Reading is strict: `autosurgeon` refuses a missing field or a wrong type,
+//! and the `schema` number must match. Writing is minimal: only map entries
+//! and fields whose value changed are touched, so one circulation change
+//! costs a few hundred bytes on the wire instead of a rewrite of the patron.
+
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use autosurgeon::{Hydrate, Reconcile, hydrate_prop, reconcile_prop};
+use chrono::NaiveDate;
+use pustaka_domain as domain;
+use std::collections::BTreeMap;
+
+use crate::ReplicaError;
+
+/// Version of the document layout. A device that meets a newer schema keeps
+/// its data and says the app must be updated.
+pub const SCHEMA: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct PatronDoc {
+    pub card: String,
+    pub name: String,
+    pub patron_type: String,
+    pub status: String,
+    pub expires: String,
+    pub home_branch: String,
+    pub fines_owed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct LoanDoc {
+    pub title_id: String,
+    pub title: String,
+    pub author: String,
+    pub item_type: String,
+    pub collection: Option<String>,
+    pub branch: String,
+    pub checked_out: String,
+    pub due: String,
+    pub renewals_used: u32,
+    pub renewals_allowed: u32,
+    pub others_waiting: bool,
+    pub fine: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct HoldDoc {
+    pub title_id: String,
+    pub title: String,
+    pub author: String,
+    pub status: String,
+    pub position: u32,
+    pub queue_len: u32,
+    pub copies: u32,
+    pub pickup_branch: String,
+    pub pickup_by: Option<String>,
+    pub suspended_until: Option<String>,
+    pub placed_at: i64,
+    pub estimated_wait_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct RegistrationDoc {
+    /// `confirmed` or `waitlisted`.
+    pub status: String,
+    /// Waiting-list position (0 when confirmed).
+    pub position: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct ItemOutcomeDoc {
+    pub status: String,
+    pub reason: Option<String>,
+    pub due: Option<String>,
+}
+
+/// The library's decision on one intent. Written once, never changed.
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct OutcomeDoc {
+    pub kind: String,
+    /// `accepted` or `rejected`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub text_id: String,
+    pub text_en: String,
+    pub due: Option<String>,
+    pub position: Option<u32>,
+    pub decided_at: i64,
+    /// Per-loan results of a renew-all, keyed by copy barcode.
+    pub items: BTreeMap<String, ItemOutcomeDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct HistoryDoc {
+    pub title_id: String,
+    pub title: String,
+    pub checked_out: String,
+    pub returned: String,
+}
+
+/// One patron's circulation facts, written by the server only.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Circ {
+    pub patron: PatronDoc,
+    /// Keyed by copy barcode.
+    pub loans: BTreeMap<String, LoanDoc>,
+    /// Keyed by hold id.
+    pub holds: BTreeMap<String, HoldDoc>,
+    /// Keyed by event id.
+    pub registrations: BTreeMap<String, RegistrationDoc>,
+    /// Keyed by intent id.
+    pub outcomes: BTreeMap<String, OutcomeDoc>,
+    /// Returned loans, keyed by loan id.
+    pub history: BTreeMap<String, HistoryDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct EventDoc {
+    pub title_id: String,
+    pub title_en: String,
+    pub description_id: String,
+    pub description_en: String,
+    /// storytelling | literacy | seminar | webinar | book_van
+    pub category: String,
+    pub branch: Option<String>,
+    pub place: String,
+    pub online_url: Option<String>,
+    pub start: i64,
+    pub end: i64,
+    pub capacity: u32,
+    pub seats_taken: u32,
+    pub waitlist: u32,
+    pub audience: String,
+    pub accessibility: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct VanStopDoc {
+    pub place: String,
+    pub weekday: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub from: String,
+    pub until: String,
+}
+
+/// The library's shared calendar, written by the server only.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Calendar {
+    pub library: String,
+    /// The library's policy (TOML): branches, closed days and holidays, loan
+    /// rules. Devices use it for pre-checks and due-date previews.
+    pub policy: String,
+    pub events: BTreeMap<String, EventDoc>,
+    pub van_stops: BTreeMap<String, VanStopDoc>,
+}
+
+fn check_schema(doc: &AutoCommit) -> Result<bool, ReplicaError> {
+    match doc.get(ROOT, "schema")? {
+        None => Ok(false),
+        Some(_) => {
+            let v: u64 = hydrate_prop(doc, ROOT, "schema")?;
+            if v == SCHEMA {
+                Ok(true)
+            } else {
+                Err(ReplicaError::Schema(format!(
+                    "schema {v} is not {SCHEMA}: this app must be updated"
+                )))
+            }
+        }
+    }
+}
+
+fn map_at<T: Hydrate>(doc: &AutoCommit, key: &str) -> Result<BTreeMap<String, T>, ReplicaError> {
+    Ok(hydrate_prop(doc, ROOT, key)?)
+}
+
+/// Puts a value only when it differs from what the document had.
+fn put_if_changed<T: Reconcile + PartialEq>(
+    doc: &mut AutoCommit,
+    key: &str,
+    old: Option<&T>,
+    new: &T,
+) -> Result<(), ReplicaError> {
+    if old != Some(new) {
+        reconcile_prop(doc, ROOT, key, new)?;
+    }
+    Ok(())
+}
+
+/// Brings the map at `key` from `old` to `new`, touching changed entries only.
+fn sync_map<T: Reconcile + PartialEq>(
+    doc: &mut AutoCommit,
+    key: &str,
+    old: Option<&BTreeMap<String, T>>,
+    new: &BTreeMap<String, T>,
+) -> Result<(), ReplicaError> {
+    let obj = match (old, doc.get(ROOT, key)?) {
+        (Some(_), Some((automerge::Value::Object(ObjType::Map), id))) => id,
+        _ => doc.put_object(ROOT, key, ObjType::Map)?,
+    };
+    let empty = BTreeMap::new();
+    let old = old.unwrap_or(&empty);
+    for (k, v) in new {
+        if old.get(k) != Some(v) {
+            reconcile_prop(doc, &obj, k.as_str(), v)?;
+        }
+    }
+    for k in old.keys().filter(|k| !new.contains_key(*k)) {
+        doc.delete(&obj, k.as_str())?;
+    }
+    Ok(())
+}
+
+impl Circ {
+    /// Reads a patron's `circ`; `None` before the first sync.
+    pub fn read(doc: &AutoCommit) -> Result<Option<Circ>, ReplicaError> {
+        if !check_schema(doc)? {
+            return Ok(None);
+        }
+        Ok(Some(Circ {
+            patron: hydrate_prop(doc, ROOT, "patron")?,
+            loans: map_at(doc, "loans")?,
+            holds: map_at(doc, "holds")?,
+            registrations: map_at(doc, "registrations")?,
+            outcomes: map_at(doc, "outcomes")?,
+            history: map_at(doc, "history")?,
+        }))
+    }
+
+    /// Writes `self` over `old` (what the document holds now).
+    pub fn write(&self, doc: &mut AutoCommit, old: Option<&Circ>) -> Result<(), ReplicaError> {
+        if old.is_none() {
+            reconcile_prop(doc, ROOT, "schema", SCHEMA)?;
+        }
+        put_if_changed(doc, "patron", old.map(|o| &o.patron), &self.patron)?;
+        sync_map(doc, "loans", old.map(|o| &o.loans), &self.loans)?;
+        sync_map(doc, "holds", old.map(|o| &o.holds), &self.holds)?;
+        sync_map(
+            doc,
+            "registrations",
+            old.map(|o| &o.registrations),
+            &self.registrations,
+        )?;
+        sync_map(doc, "outcomes", old.map(|o| &o.outcomes), &self.outcomes)?;
+        sync_map(doc, "history", old.map(|o| &o.history), &self.history)?;
+        Ok(())
+    }
+
+    pub fn patron_facts(&self) -> Result<domain::PatronFacts, ReplicaError> {
+        let p = &self.patron;
+        Ok(domain::PatronFacts {
+            patron_type: p.patron_type.clone(),
+            status: domain::AccountStatus::parse(&p.status)
+                .ok_or_else(|| ReplicaError::Schema(format!("account status `{}`", p.status)))?,
+            expires: date(&p.expires)?,
+            fines_owed: p.fines_owed,
+            home_branch: p.home_branch.clone(),
+        })
+    }
+}
+
+impl LoanDoc {
+    pub fn facts(&self) -> Result<domain::LoanFacts, ReplicaError> {
+        Ok(domain::LoanFacts {
+            title_id: self.title_id.clone(),
+            item_type: self.item_type.clone(),
+            collection: self.collection.clone(),
+            branch: self.branch.clone(),
+            due: date(&self.due)?,
+            renewals_used: self.renewals_used,
+            others_waiting: self.others_waiting,
+        })
+    }
+}
+
+impl HoldDoc {
+    pub fn hold_status(&self) -> Result<domain::HoldStatus, ReplicaError> {
+        domain::HoldStatus::parse(&self.status)
+            .ok_or_else(|| ReplicaError::Schema(format!("hold status `{}`", self.status)))
+    }
+}
+
+impl Calendar {
+    pub fn read(doc: &AutoCommit) -> Result<Option<Calendar>, ReplicaError> {
+        if !check_schema(doc)? {
+            return Ok(None);
+        }
+        Ok(Some(Calendar {
+            library: hydrate_prop(doc, ROOT, "library")?,
+            policy: hydrate_prop(doc, ROOT, "policy")?,
+            events: map_at(doc, "events")?,
+            van_stops: map_at(doc, "van_stops")?,
+        }))
+    }
+
+    pub fn write(&self, doc: &mut AutoCommit, old: Option<&Calendar>) -> Result<(), ReplicaError> {
+        if old.is_none() {
+            reconcile_prop(doc, ROOT, "schema", SCHEMA)?;
+        }
+        put_if_changed(doc, "library", old.map(|o| &o.library), &self.library)?;
+        put_if_changed(doc, "policy", old.map(|o| &o.policy), &self.policy)?;
+        sync_map(doc, "events", old.map(|o| &o.events), &self.events)?;
+        sync_map(doc, "van_stops", old.map(|o| &o.van_stops), &self.van_stops)?;
+        Ok(())
+    }
+
+    pub fn parsed_policy(&self) -> Result<domain::Policy, ReplicaError> {
+        domain::Policy::from_toml(&self.policy).map_err(|e| ReplicaError::Schema(e.to_string()))
+    }
+}
+
+pub fn date(s: &str) -> Result<NaiveDate, ReplicaError> {
+    s.parse()
+        .map_err(|_| ReplicaError::Schema(format!("`{s}` is not a date")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::AutoCommit;
+
+    fn loan(due: &str) -> LoanDoc {
+        LoanDoc {
+            title_id: "t1".into(),
+            title: "Laskar Pelangi".into(),
+            author: "Andrea Hirata".into(),
+            item_type: "book".into(),
+            collection: None,
+            branch: "pusat".into(),
+            checked_out: "2026-11-01".into(),
+            due: due.into(),
+            renewals_used: 0,
+            renewals_allowed: 2,
+            others_waiting: false,
+            fine: 0,
+        }
+    }
+
+    fn circ() -> Circ {
+        let mut c = Circ {
+            patron: PatronDoc {
+                card: "1001".into(),
+                name: "Siti".into(),
+                patron_type: "adult".into(),
+                status: "active".into(),
+                expires: "2027-12-31".into(),
+                home_branch: "pusat".into(),
+                fines_owed: 0,
+            },
+            ..Default::default()
+        };
+        c.loans.insert("C1".into(), loan("2026-11-15"));
+        c
+    }
+
+    #[test]
+    fn circ_round_trips() {
+        let mut doc = AutoCommit::new();
+        assert_eq!(Circ::read(&doc).unwrap(), None);
+        let c = circ();
+        c.write(&mut doc, None).unwrap();
+        assert_eq!(Circ::read(&doc).unwrap(), Some(c));
+    }
+
+    #[test]
+    fn a_small_change_writes_a_small_change() {
+        let mut doc = AutoCommit::new();
+        let c = circ();
+        c.write(&mut doc, None).unwrap();
+        doc.commit();
+        let before = doc.get_heads();
+        let mut c2 = c.clone();
+        c2.loans.get_mut("C1").unwrap().due = "2026-11-29".into();
+        c2.write(&mut doc, Some(&c)).unwrap();
+        doc.commit();
+        let changes = doc.get_changes(&before);
+        assert_eq!(changes.len(), 1);
+        assert!(
+            changes[0].raw_bytes().len() < 400,
+            "{} bytes",
+            changes[0].raw_bytes().len()
+        );
+        // Writing the same state again adds nothing.
+        let heads = doc.get_heads();
+        c2.write(&mut doc, Some(&c2)).unwrap();
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads);
+    }
+
+    #[test]
+    fn strict_schema_refuses_wrong_types_and_versions() {
+        let mut doc = AutoCommit::new();
+        circ().write(&mut doc, None).unwrap();
+        let loans = match doc.get(ROOT, "loans").unwrap() {
+            Some((_, id)) => id,
+            None => panic!("no loans"),
+        };
+        let l = match doc.get(&loans, "C1").unwrap() {
+            Some((_, id)) => id,
+            None => panic!("no loan"),
+        };
+        doc.put(&l, "renewals_used", "many").unwrap();
+        assert!(matches!(Circ::read(&doc), Err(ReplicaError::Schema(_))));
+
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "schema", 99_u64).unwrap();
+        let err = Circ::read(&doc).unwrap_err().to_string();
+        assert!(err.contains("updated"), "{err}");
+    }
+}

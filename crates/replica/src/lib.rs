@@ -1,0 +1,79 @@
+//! Pustaka's replicated documents, split by writer.
+//!
+//! | document  | writer          | holds                                                     |
+//! |-----------|-----------------|-----------------------------------------------------------|
+//! | `circ`    | server only     | one patron's loans, holds, fines, registrations, outcomes |
+//! | `intents` | patron devices  | append-only requests keyed by UUIDv7                      |
+//! | `calendar`| server only     | the library's events, book-van stops, policy and holidays |
+//!
+//! Automerge cannot drop a single change of a document, so authority is per
+//! document: the server syncs `circ` and `calendar` with a read-only sync
+//! state and never applies a device's change to them. This crate holds the
+//! typed mapping (strict hydrate, minimal reconcile), the intent schema, the
+//! sync limits and the wire envelope. It does no IO.
+
+pub mod docs;
+pub mod intent;
+pub mod sync;
+pub mod wire;
+
+pub use docs::*;
+pub use intent::{Intent, IntentKind};
+
+/// The three kinds of document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    Circ,
+    Intents,
+    Calendar,
+}
+
+impl DocKind {
+    pub const ALL: [DocKind; 3] = [DocKind::Circ, DocKind::Intents, DocKind::Calendar];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DocKind::Circ => "circ",
+            DocKind::Intents => "intents",
+            DocKind::Calendar => "calendar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s {
+            "circ" => Some(DocKind::Circ),
+            "intents" => Some(DocKind::Intents),
+            "calendar" => Some(DocKind::Calendar),
+            _ => None,
+        }
+    }
+
+    /// Only the server writes these; devices hold read-only replicas.
+    pub fn server_owned(self) -> bool {
+        !matches!(self, DocKind::Intents)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("document does not follow the schema: {0}")]
+    Schema(String),
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("sync message rejected: {0}")]
+    Limit(String),
+    #[error("bytes are not a valid sync message or state: {0}")]
+    Decode(String),
+}
+
+impl From<autosurgeon::HydrateError> for ReplicaError {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        ReplicaError::Schema(e.to_string())
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for ReplicaError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        ReplicaError::Schema(e.to_string())
+    }
+}

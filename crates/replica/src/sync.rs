@@ -1,0 +1,201 @@
+//! Guarded sync steps: bytes in, bytes out, limits enforced before automerge
+//! sees anything a patron sent.
+
+use automerge::AutoCommit;
+use automerge::sync::{Message, State, SyncDoc};
+
+use crate::ReplicaError;
+
+/// Limits on what one peer may push in one message or one document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_message_bytes: usize,
+    pub max_changes_per_message: usize,
+    pub max_doc_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 1024 * 1024,
+            max_changes_per_message: 2_000,
+            max_doc_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Decodes a peer's sync message after checking its size and change count.
+pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<Message, ReplicaError> {
+    if bytes.len() > limits.max_message_bytes {
+        return Err(ReplicaError::Limit(format!(
+            "message of {} bytes is over the limit of {}",
+            bytes.len(),
+            limits.max_message_bytes
+        )));
+    }
+    let msg = Message::decode(bytes).map_err(|e| ReplicaError::Decode(e.to_string()))?;
+    if msg.changes.len() > limits.max_changes_per_message {
+        return Err(ReplicaError::Limit(format!(
+            "{} changes in one message, the limit is {}",
+            msg.changes.len(),
+            limits.max_changes_per_message
+        )));
+    }
+    Ok(msg)
+}
+
+/// Applies a peer's message. On error the document is left as it was: the
+/// caller works on a fork and keeps it only on success.
+pub fn receive(
+    doc: &mut AutoCommit,
+    state: &mut State,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(), ReplicaError> {
+    let msg = decode_message(bytes, limits)?;
+    let mut trial = doc.fork();
+    let mut trial_state = state.clone();
+    trial
+        .sync()
+        .receive_sync_message(&mut trial_state, msg)
+        .map_err(|e| ReplicaError::Decode(e.to_string()))?;
+    let size = trial.save_nocompress().len();
+    if size > limits.max_doc_bytes {
+        return Err(ReplicaError::Limit(format!(
+            "the document would grow to {size} bytes, over the limit of {}",
+            limits.max_doc_bytes
+        )));
+    }
+    *doc = trial;
+    *state = trial_state;
+    Ok(())
+}
+
+/// The next message for the peer, encoded, if there is anything to say.
+pub fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<Vec<u8>> {
+    doc.sync().generate_sync_message(state).map(Message::encode)
+}
+
+/// Restores a persisted sync state. A server-owned document is always synced
+/// with a read-only state on the server, whatever the bytes said.
+pub fn restore_state(bytes: Option<&[u8]>, read_only: bool) -> Result<State, ReplicaError> {
+    let mut state = match bytes {
+        Some(b) => State::decode(b).map_err(|e| ReplicaError::Decode(e.to_string()))?,
+        None => State::new(),
+    };
+    state.set_read_only(read_only);
+    Ok(state)
+}
+
+pub fn persist_state(state: &State) -> Vec<u8> {
+    state.encode()
+}
+
+/// Loads a document from stored bytes (snapshot followed by chunks).
+pub fn load(bytes: &[u8], limits: &Limits) -> Result<AutoCommit, ReplicaError> {
+    if bytes.len() > limits.max_doc_bytes {
+        return Err(ReplicaError::Limit(format!(
+            "stored document of {} bytes is over the limit",
+            bytes.len()
+        )));
+    }
+    AutoCommit::load(bytes).map_err(|e| ReplicaError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{ROOT, ReadDoc, transaction::Transactable};
+
+    fn until_quiet(
+        server: &mut AutoCommit,
+        ss: &mut State,
+        client: &mut AutoCommit,
+        cs: &mut State,
+    ) -> usize {
+        let limits = Limits::default();
+        let mut rounds = 0;
+        for _ in 0..20 {
+            let c = generate(client, cs);
+            if let Some(m) = &c {
+                receive(server, ss, m, &limits).unwrap();
+            }
+            let s = generate(server, ss);
+            if let Some(m) = &s {
+                receive(client, cs, m, &limits).unwrap();
+            }
+            if c.is_none() && s.is_none() {
+                return rounds;
+            }
+            rounds += 1;
+        }
+        panic!("sync did not settle");
+    }
+
+    #[test]
+    fn read_only_server_state_never_applies_a_forged_change() {
+        let mut server = AutoCommit::new();
+        server.put(ROOT, "due", "2026-12-01").unwrap();
+        let mut ss = restore_state(None, true).unwrap();
+        let mut client = AutoCommit::new();
+        let mut cs = State::new();
+        until_quiet(&mut server, &mut ss, &mut client, &mut cs);
+        assert_eq!(client.get_heads(), server.get_heads());
+
+        client.put(ROOT, "due", "2099-01-01").unwrap();
+        client.commit();
+        until_quiet(&mut server, &mut ss, &mut client, &mut cs);
+        let (v, _) = server.get(ROOT, "due").unwrap().unwrap();
+        assert_eq!(v.as_str(), Some("2026-12-01"));
+        // A restored state stays read-only.
+        let mut restored = restore_state(Some(&persist_state(&ss)), true).unwrap();
+        let msg = generate(&mut client, &mut cs);
+        if let Some(m) = msg {
+            receive(&mut server, &mut restored, &m, &Limits::default()).unwrap();
+        }
+        let (v, _) = server.get(ROOT, "due").unwrap().unwrap();
+        assert_eq!(v.as_str(), Some("2026-12-01"));
+    }
+
+    #[test]
+    fn limits_refuse_before_decoding() {
+        let limits = Limits {
+            max_message_bytes: 10,
+            ..Limits::default()
+        };
+        let err = decode_message(&[0u8; 11], &limits).unwrap_err();
+        assert!(matches!(err, ReplicaError::Limit(_)));
+        let err = decode_message(&[0x42, 1, 2], &Limits::default()).unwrap_err();
+        assert!(matches!(err, ReplicaError::Decode(_)));
+        assert!(restore_state(Some(&[1, 2, 3]), false).is_err());
+    }
+
+    #[test]
+    fn too_many_changes_are_refused_and_the_doc_is_unchanged() {
+        let mut client = AutoCommit::new();
+        for i in 0..50 {
+            client.put(ROOT, "n", i).unwrap();
+            client.commit();
+        }
+        let mut server = AutoCommit::new();
+        let mut ss = State::new();
+        let mut cs = State::new();
+        // First round: server announces its (empty) heads.
+        let first = generate(&mut server, &mut ss).unwrap();
+        receive(&mut client, &mut cs, &first, &Limits::default()).unwrap();
+        let big = generate(&mut client, &mut cs).unwrap();
+        let tight = Limits {
+            max_changes_per_message: 10,
+            ..Limits::default()
+        };
+        let before = server.get_heads();
+        // A v2 message may carry the whole doc as one chunk; then the doc size
+        // limit is the guard instead.
+        let tiny_doc = Limits {
+            max_doc_bytes: 64,
+            ..tight
+        };
+        assert!(receive(&mut server, &mut ss, &big, &tiny_doc).is_err());
+        assert_eq!(server.get_heads(), before);
+    }
+}
