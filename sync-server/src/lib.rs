@@ -1,1 +1,115 @@
+//! `pustaka-sync`: the library's sync server and the authority over
+//! circulation facts. See `ARCHITECTURE.md` for the map.
 
+pub mod catalog;
+pub mod clock;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use http::{AppState, router};
+pub use hub::Hub;
+
+/// Everything a running server needs to know.
+pub struct ServerConfig {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub policy_text: String,
+    pub admin_token: Option<String>,
+}
+
+pub const DB_FILE: &str = "pustaka.db";
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// The admin token: given, or read from (or first written to) the data dir.
+pub fn admin_token(data: &Path, given: Option<String>) -> anyhow::Result<String> {
+    if let Some(t) = given.filter(|t| !t.is_empty()) {
+        return Ok(t);
+    }
+    let path = data.join(ADMIN_TOKEN_FILE);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_string();
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    let t = hub::random_hex(24);
+    std::fs::write(&path, &t).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(t)
+}
+
+pub fn open_hub(data: &Path, policy_text: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Hub> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let store = storage::sqlite::SqliteStorage::open(&data.join(DB_FILE))?;
+    Ok(Hub::open(
+        Box::new(store),
+        policy_text,
+        clock,
+        Default::default(),
+    )?)
+}
+
+/// A bound server, ready to run; tests start it on 127.0.0.1:0.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    /// Stops accepting, and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Live-poke streams never end on their own: give requests in flight
+        // a moment, then cut the rest.
+        if tokio::time::timeout(std::time::Duration::from_secs(1), &mut self.handle)
+            .await
+            .is_err()
+        {
+            self.handle.abort();
+            let _ = (&mut self.handle).await;
+        }
+    }
+}
+
+pub async fn start(hub: Hub, listen: SocketAddr, admin_token: String) -> anyhow::Result<Running> {
+    let state = AppState::new(hub, admin_token);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = served.await {
+            tracing::error!("server stopped: {e}");
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        handle,
+        shutdown: Some(tx),
+    })
+}

@@ -1,1 +1,233 @@
-fn main() {}
+//! `pustaka-sync`: serve a library, run the demo, or act as the librarian.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use pustaka_sync::{Clock, SystemClock, admin_token, demo, open_hub, start};
+
+#[derive(Parser)]
+#[command(
+    name = "pustaka-sync",
+    version,
+    about = "Pustaka's library sync server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args)]
+struct Admin {
+    /// Address of the running server.
+    #[arg(long, default_value = "http://127.0.0.1:7878", env = "PUSTAKA_SERVER")]
+    server: String,
+    /// Admin token (default: read from DATA/admin.token).
+    #[arg(long, env = "PUSTAKA_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    #[arg(long, default_value = "data/demo")]
+    data: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve a library from DATA with the policy in POLICY.
+    Serve {
+        #[arg(long, default_value = "data/library")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: SocketAddr,
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long, env = "PUSTAKA_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+    },
+    /// Seed (once) and serve the demo library.
+    Demo {
+        #[arg(long, default_value = "data/demo")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: SocketAddr,
+    },
+    /// Add a patron.
+    AddPatron {
+        #[command(flatten)]
+        admin: Admin,
+        #[arg(long)]
+        card: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        pin: String,
+        #[arg(long, default_value = "adult")]
+        patron_type: String,
+        #[arg(long)]
+        expires: String,
+        #[arg(long, default_value = "pusat")]
+        home_branch: String,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Check a copy out to a patron.
+    Checkout {
+        #[command(flatten)]
+        admin: Admin,
+        #[arg(long)]
+        card: String,
+        #[arg(long)]
+        copy: String,
+    },
+    /// Check a copy in at a branch (it goes to the first hold in the queue).
+    Checkin {
+        #[command(flatten)]
+        admin: Admin,
+        #[arg(long)]
+        copy: String,
+        #[arg(long, default_value = "pusat")]
+        branch: String,
+    },
+    /// Add or edit an event from a JSON file.
+    AddEvent {
+        #[command(flatten)]
+        admin: Admin,
+        file: PathBuf,
+    },
+    /// Run the daily jobs now (overdue fines, pickup expiry, auto-resume).
+    RunJobs {
+        #[command(flatten)]
+        admin: Admin,
+    },
+}
+
+async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
+    let token = match &a.admin_token {
+        Some(t) => t.clone(),
+        None => std::fs::read_to_string(a.data.join(pustaka_sync::ADMIN_TOKEN_FILE))
+            .with_context(|| format!("no --admin-token and no {}/admin.token", a.data.display()))?
+            .trim()
+            .to_string(),
+    };
+    let url = format!("{}/admin/v1/{path}", a.server.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("contacting {url}"))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{status}: {text}");
+    }
+    println!(
+        "{}",
+        if text.is_empty() {
+            status.to_string()
+        } else {
+            text
+        }
+    );
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+async fn serve(
+    data: PathBuf,
+    listen: SocketAddr,
+    policy_text: String,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    let hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
+    let token = admin_token(&data, token)?;
+    let running = start(hub, listen, token).await?;
+    tracing::info!(
+        "pustaka-sync serving {} on http://{}",
+        data.display(),
+        running.addr
+    );
+    tokio::signal::ctrl_c().await?;
+    running.stop().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve {
+            data,
+            listen,
+            policy,
+            admin_token,
+        } => {
+            let text = std::fs::read_to_string(&policy)
+                .with_context(|| format!("reading {}", policy.display()))?;
+            serve(data, listen, text, admin_token).await
+        }
+        Cmd::Demo { data, listen } => {
+            let now = SystemClock.now();
+            let d = data.clone();
+            let seeded =
+                tokio::task::spawn_blocking(move || demo::ensure_seeded(&d, now)).await??;
+            if seeded {
+                tracing::info!("seeded the demo library into {}", data.display());
+            }
+            println!(
+                "Demo library: sign in with card {} and PIN {}",
+                demo::DEMO_CARD,
+                demo::DEMO_PIN
+            );
+            serve(data, listen, demo::DEMO_POLICY.to_string(), None).await
+        }
+        Cmd::AddPatron {
+            admin,
+            card,
+            name,
+            pin,
+            patron_type,
+            expires,
+            home_branch,
+            email,
+        } => {
+            let body = serde_json::json!({ "card": card, "name": name, "pin": pin, "patron_type": patron_type, "expires": expires, "home_branch": home_branch, "email": email });
+            admin_call(&admin, "patrons", body).await
+        }
+        Cmd::Checkout { admin, card, copy } => {
+            admin_call(
+                &admin,
+                "checkout",
+                serde_json::json!({ "card": card, "copy": copy }),
+            )
+            .await
+        }
+        Cmd::Checkin {
+            admin,
+            copy,
+            branch,
+        } => {
+            admin_call(
+                &admin,
+                "checkin",
+                serde_json::json!({ "copy": copy, "branch": branch }),
+            )
+            .await
+        }
+        Cmd::AddEvent { admin, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let body: serde_json::Value =
+                serde_json::from_str(&text).context("event file is not JSON")?;
+            admin_call(&admin, "events", body).await
+        }
+        Cmd::RunJobs { admin } => admin_call(&admin, "jobs/run", serde_json::json!({})).await,
+    }
+}

@@ -64,3 +64,43 @@ mod tests {
         assert!(message(Lang::Id, "accepted-renew", &[("due", "1 Des")]).contains("1 Des"));
     }
 }
+
+/// A date as patrons read it: "1 Desember 2026" / "1 December 2026".
+pub fn format_date(lang: Lang, day: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let month = message(lang, &format!("month-{}", day.month()), &[]);
+    format!("{} {} {}", day.day(), month, day.year())
+}
+
+/// An amount in rupiah with the thousands separator of the language.
+pub fn format_amount(lang: Lang, amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let sep = match lang {
+        Lang::Id => '.',
+        Lang::En => ',',
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}Rp{out}")
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_amounts_follow_the_language() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(format_date(Lang::Id, d), "1 Desember 2026");
+        assert_eq!(format_date(Lang::En, d), "1 December 2026");
+        assert_eq!(format_amount(Lang::Id, 12500), "Rp12.500");
+        assert_eq!(format_amount(Lang::En, 1_000_000), "Rp1,000,000");
+        assert_eq!(format_amount(Lang::En, 500), "Rp500");
+    }
+}

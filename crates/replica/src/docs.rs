@@ -68,7 +68,9 @@ pub struct RegistrationDoc {
     pub position: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
 pub struct ItemOutcomeDoc {
     pub status: String,
     pub reason: Option<String>,
@@ -76,7 +78,9 @@ pub struct ItemOutcomeDoc {
 }
 
 /// The library's decision on one intent. Written once, never changed.
-#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
 pub struct OutcomeDoc {
     pub kind: String,
     /// `accepted` or `rejected`.

@@ -1,0 +1,220 @@
+//! Catalogue reads: search with availability per branch, title details,
+//! lookup by copy barcode, ISBN or shelf-QR payload.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::storage::{CopyStatus, SearchFilter, TitleRow};
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct BranchAvailability {
+    pub branch: String,
+    pub available: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct TitleSummary {
+    pub id: String,
+    pub title: String,
+    pub author: String,
+    pub year: Option<i32>,
+    pub language: String,
+    pub item_type: String,
+    pub availability: Vec<BranchAvailability>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct CopyInfo {
+    pub barcode: String,
+    pub branch: String,
+    pub shelf: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct TitleDetails {
+    #[serde(flatten)]
+    pub summary: TitleSummary,
+    pub subjects: Vec<String>,
+    pub isbn: Option<String>,
+    pub collection: Option<String>,
+    pub formats: Vec<String>,
+    pub copies: Vec<CopyInfo>,
+    pub holds: u32,
+}
+
+fn summary(hub: &Hub, t: &TitleRow) -> Result<TitleSummary, ApiError> {
+    let mut per: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for c in hub.store().copies_of(&t.id)? {
+        let e = per.entry(c.branch).or_default();
+        e.1 += 1;
+        if c.status == CopyStatus::Available {
+            e.0 += 1;
+        }
+    }
+    Ok(TitleSummary {
+        id: t.id.clone(),
+        title: t.title.clone(),
+        author: t.author.clone(),
+        year: t.year,
+        language: t.language.clone(),
+        item_type: t.item_type.clone(),
+        availability: per
+            .into_iter()
+            .map(|(branch, (available, total))| BranchAvailability {
+                branch,
+                available,
+                total,
+            })
+            .collect(),
+    })
+}
+
+pub fn search(
+    hub: &mut Hub,
+    q: &str,
+    filter: &SearchFilter,
+    limit: u32,
+) -> Result<Vec<TitleSummary>, ApiError> {
+    let rows = hub.store().search_titles(q, filter, limit)?;
+    rows.iter().map(|t| summary(hub, t)).collect()
+}
+
+pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
+    let t = hub
+        .store()
+        .title(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("title {id}")))?;
+    let copies = hub.store().copies_of(id)?;
+    let holds = hub.store().holds_on_title(id)?.len() as u32;
+    Ok(TitleDetails {
+        summary: summary(hub, &t)?,
+        subjects: t
+            .subjects
+            .split(';')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        isbn: t.isbn.clone(),
+        collection: t.collection.clone(),
+        formats: vec![t.item_type.clone()],
+        copies: copies
+            .into_iter()
+            .map(|c| CopyInfo {
+                barcode: c.barcode,
+                branch: c.branch,
+                shelf: c.shelf,
+                status: c.status.code().into(),
+            })
+            .collect(),
+        holds,
+    })
+}
+
+/// Normalises an ISBN-10 or ISBN-13 to ISBN-13, checking the check digit.
+pub fn isbn13(code: &str) -> Option<String> {
+    let s: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let digits: Vec<u32> = s
+        .chars()
+        .map(|c| {
+            if c == 'X' || c == 'x' {
+                10
+            } else {
+                c.to_digit(10).unwrap_or(99)
+            }
+        })
+        .collect();
+    match digits.len() {
+        13 => {
+            if digits.iter().any(|d| *d > 9) {
+                return None;
+            }
+            let sum: u32 = digits
+                .iter()
+                .enumerate()
+                .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
+                .sum();
+            (sum % 10 == 0).then_some(s)
+        }
+        10 => {
+            if digits[..9].iter().any(|d| *d > 9) || digits[9] > 10 {
+                return None;
+            }
+            let sum: u32 = digits
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d * (10 - i as u32))
+                .sum();
+            if sum % 11 != 0 {
+                return None;
+            }
+            let mut out: Vec<u32> = vec![9, 7, 8];
+            out.extend_from_slice(&digits[..9]);
+            let check = (10
+                - out
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
+                    .sum::<u32>()
+                    % 10)
+                % 10;
+            out.push(check);
+            Some(
+                out.iter()
+                    .map(|d| char::from_digit(*d, 10).unwrap_or('0'))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// A scanned code: `pustaka://title/<id>`, `https://…/title/<id>`, an ISBN,
+/// or a copy barcode.
+pub fn lookup(hub: &mut Hub, code: &str) -> Result<TitleDetails, ApiError> {
+    let code = code.trim();
+    let title_id = if let Some(id) = code.strip_prefix("pustaka://title/") {
+        Some(id.to_string())
+    } else if (code.starts_with("https://") || code.starts_with("http://"))
+        && code.contains("/title/")
+    {
+        code.rsplit("/title/")
+            .next()
+            .map(|s| s.trim_end_matches('/').to_string())
+    } else if let Some(isbn) = isbn13(code) {
+        hub.store().title_by_isbn(&isbn)?.map(|t| t.id)
+    } else {
+        hub.store().copy(code)?.map(|c| c.title_id)
+    };
+    match title_id {
+        Some(id) => details(hub, &id),
+        None => Err(ApiError::NotFound(format!(
+            "no title for code `{}`",
+            code.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbn_table() {
+        let cases = [
+            ("978-979-3062-79-1", Some("9789793062791")),
+            ("9789793062792", None),
+            ("0-306-40615-2", Some("9780306406157")),
+            ("0306406153", None),
+            ("080442957X", Some("9780804429573")),
+            ("hello", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(isbn13(input).as_deref(), want, "{input}");
+        }
+    }
+}

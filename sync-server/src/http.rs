@@ -1,0 +1,508 @@
+//! The HTTP edge: axum handlers that authenticate, decode, hand the work to
+//! the hub on a blocking thread, and encode. No rules live here.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use pustaka_replica::wire;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::catalog;
+use crate::error::ApiError;
+use crate::hub::{Hub, LoginOk, NewPatron};
+use crate::storage::{CopyRow, CopyStatus, EventRow, TitleRow};
+
+/// Largest sync body accepted (the envelope of all of a patron's documents).
+pub const MAX_SYNC_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Mutex<Hub>>,
+    pub poke: broadcast::Sender<Arc<Vec<String>>>,
+    pub admin_token: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(hub: Hub, admin_token: String) -> AppState {
+        let (poke, _) = broadcast::channel(1024);
+        AppState {
+            hub: Arc::new(Mutex::new(hub)),
+            poke,
+            admin_token: Arc::new(admin_token),
+        }
+    }
+
+    /// Runs `f` on the hub on a blocking thread (SQLite and argon2 block).
+    pub async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Hub) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let hub = self.hub.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = hub
+                .lock()
+                .map_err(|_| ApiError::Internal("hub lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
+
+    /// Tells connected devices which documents changed (after the commit).
+    pub fn poke(&self, changed: Vec<String>) {
+        if !changed.is_empty() {
+            let _ = self.poke.send(Arc::new(changed));
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let admin = Router::new()
+        .route("/patrons", post(admin_add_patron))
+        .route("/titles", post(admin_add_title))
+        .route("/checkout", post(admin_checkout))
+        .route("/checkin", post(admin_checkin))
+        .route("/events", post(admin_upsert_event))
+        .route("/jobs/run", post(admin_run_jobs));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
+        .route(
+            "/v1/sync",
+            post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+        )
+        .route("/v1/poke", get(poke))
+        .route("/v1/catalog/search", get(search))
+        .route("/v1/catalog/titles/{id}", get(title_details))
+        .route("/v1/catalog/lookup", get(lookup))
+        .nest("/admin/v1", admin)
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .with_state(state)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+}
+
+async fn patron(state: &AppState, headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    let t = token.clone();
+    let card = state.run(move |hub| hub.authenticate(&t)).await?;
+    Ok((card, token))
+}
+
+fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    let want = state.admin_token.as_bytes();
+    // Compare in constant time for equal lengths.
+    let same = given.len() == want.len()
+        && given
+            .bytes()
+            .zip(want.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same && !want.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginReq {
+    card: String,
+    pin: String,
+}
+
+async fn login(
+    State(s): State<AppState>,
+    body: Result<Json<LoginReq>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<LoginOk>, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::Malformed(e.body_text()))?;
+    Ok(Json(
+        s.run(move |hub| hub.login(&req.card, &req.pin)).await?,
+    ))
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let (_, token) = patron(&s, &headers).await?;
+    s.run(move |hub| hub.logout(&token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sync(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Malformed(e.body_text())
+        }
+    })?;
+    let req = wire::decode_request(&body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let (resp, changed) = s.run(move |hub| hub.sync(&card, req)).await?;
+    s.poke(changed);
+    Ok((
+        [(header::CONTENT_TYPE, "application/cbor")],
+        wire::encode(&resp),
+    )
+        .into_response())
+}
+
+async fn poke(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let rx = s.poke.subscribe();
+    let mine = s
+        .run(move |hub| {
+            let p = hub.store().patron(&card)?.ok_or(ApiError::Unauthorized)?;
+            Ok(hub.directory(&p))
+        })
+        .await?;
+    let hello = tokio_stream::once(Ok(Event::default().event("ready").data("{}")));
+    let changes = BroadcastStream::new(rx).filter_map(move |msg| {
+        let docs: Vec<String> = match msg {
+            Ok(ids) => ids
+                .iter()
+                .filter(|id| **id == mine.circ || **id == mine.intents || **id == mine.calendar)
+                .cloned()
+                .collect(),
+            // Missed messages: tell the device to sync everything.
+            Err(_) => vec![
+                mine.circ.clone(),
+                mine.intents.clone(),
+                mine.calendar.clone(),
+            ],
+        };
+        if docs.is_empty() {
+            return None;
+        }
+        let data = serde_json::json!({ "docs": docs }).to_string();
+        Some(Ok(Event::default().event("changed").data(data)))
+    });
+    Ok(Sse::new(hello.chain(changes)).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: String,
+    branch: Option<String>,
+    item_type: Option<String>,
+    language: Option<String>,
+    #[serde(default)]
+    available: bool,
+    limit: Option<u32>,
+}
+
+async fn search(
+    State(s): State<AppState>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Vec<catalog::TitleSummary>>, ApiError> {
+    if p.q.len() > 200 {
+        return Err(ApiError::Malformed(
+            "query is longer than 200 characters".into(),
+        ));
+    }
+    let filter = crate::storage::SearchFilter {
+        branch: p.branch,
+        item_type: p.item_type,
+        language: p.language,
+        available_only: p.available,
+    };
+    let limit = p.limit.unwrap_or(20).clamp(1, 100);
+    Ok(Json(
+        s.run(move |hub| catalog::search(hub, &p.q, &filter, limit))
+            .await?,
+    ))
+}
+
+async fn title_details(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<catalog::TitleDetails>, ApiError> {
+    Ok(Json(s.run(move |hub| catalog::details(hub, &id)).await?))
+}
+
+#[derive(Deserialize)]
+struct LookupParams {
+    code: String,
+}
+
+async fn lookup(
+    State(s): State<AppState>,
+    Query(p): Query<LookupParams>,
+) -> Result<Json<catalog::TitleDetails>, ApiError> {
+    if p.code.len() > 300 {
+        return Err(ApiError::Malformed("code is too long".into()));
+    }
+    Ok(Json(s.run(move |hub| catalog::lookup(hub, &p.code)).await?))
+}
+
+// ---- admin ---------------------------------------------------------------
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+fn body<T>(b: JsonBody<T>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::Malformed(e.body_text()))
+}
+
+async fn admin_add_patron(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<NewPatron>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &headers)?;
+    let p = body(b)?;
+    s.run(move |hub| hub.add_patron(p)).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+pub struct NewCopy {
+    pub barcode: String,
+    pub branch: String,
+    pub shelf: String,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+pub struct NewTitle {
+    pub id: String,
+    pub title: String,
+    pub author: String,
+    pub year: Option<i32>,
+    pub language: String,
+    #[serde(default)]
+    pub subjects: String,
+    pub isbn: Option<String>,
+    pub item_type: String,
+    pub collection: Option<String>,
+    #[serde(default)]
+    pub copies: Vec<NewCopy>,
+}
+
+pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
+    if hub.policy().item_type(&t.item_type).is_none() {
+        return Err(ApiError::Malformed(format!(
+            "unknown item type `{}`",
+            t.item_type
+        )));
+    }
+    for c in &t.copies {
+        if hub.policy().branch(&c.branch).is_none() {
+            return Err(ApiError::Malformed(format!(
+                "unknown branch `{}`",
+                c.branch
+            )));
+        }
+    }
+    hub.with_engine(move |ctx, _| {
+        ctx.store.upsert_title(&TitleRow {
+            id: t.id.clone(),
+            title: t.title,
+            author: t.author,
+            year: t.year,
+            language: t.language,
+            subjects: t.subjects,
+            isbn: t.isbn,
+            item_type: t.item_type,
+            collection: t.collection,
+        })?;
+        for c in t.copies {
+            let status = ctx
+                .store
+                .copy(&c.barcode)?
+                .map_or(CopyStatus::Available, |old| old.status);
+            ctx.store.upsert_copy(&CopyRow {
+                barcode: c.barcode,
+                title_id: t.id.clone(),
+                branch: c.branch,
+                shelf: c.shelf,
+                status,
+                hold_id: None,
+            })?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+async fn admin_add_title(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<NewTitle>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &headers)?;
+    let t = body(b)?;
+    s.run(move |hub| add_title(hub, t)).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+struct CheckoutReq {
+    card: String,
+    copy: String,
+}
+
+#[derive(Serialize)]
+struct LoanOut {
+    id: String,
+    copy: String,
+    card: String,
+    due: String,
+}
+
+async fn admin_checkout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<CheckoutReq>,
+) -> Result<Json<LoanOut>, ApiError> {
+    admin(&s, &headers)?;
+    let r = body(b)?;
+    let (loan, changed) = s
+        .run(move |hub| hub.with_engine(|ctx, fx| ctx.checkout(&r.card, &r.copy, fx)))
+        .await?;
+    s.poke(changed);
+    Ok(Json(LoanOut {
+        id: loan.id,
+        copy: loan.copy,
+        card: loan.card,
+        due: loan.due.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CheckinReq {
+    copy: String,
+    branch: String,
+}
+
+async fn admin_checkin(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<CheckinReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&s, &headers)?;
+    let r = body(b)?;
+    let (copy, changed) = s
+        .run(move |hub| hub.with_engine(|ctx, fx| ctx.checkin(&r.copy, &r.branch, fx)))
+        .await?;
+    s.poke(changed);
+    Ok(Json(
+        serde_json::json!({ "copy": copy.barcode, "status": copy.status.code(), "hold": copy.hold_id }),
+    ))
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+pub struct EventIn {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    #[serde(default)]
+    pub description_id: String,
+    #[serde(default)]
+    pub description_en: String,
+    pub category: String,
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub place: String,
+    pub online_url: Option<String>,
+    pub start: i64,
+    pub end: i64,
+    pub capacity: u32,
+    #[serde(default)]
+    pub audience: String,
+    #[serde(default)]
+    pub accessibility: String,
+}
+
+pub const EVENT_CATEGORIES: &[&str] =
+    &["storytelling", "literacy", "seminar", "webinar", "book_van"];
+
+pub fn upsert_event(hub: &mut Hub, e: EventIn) -> Result<Vec<String>, ApiError> {
+    if !EVENT_CATEGORIES.contains(&e.category.as_str()) {
+        return Err(ApiError::Malformed(format!(
+            "category must be one of {}",
+            EVENT_CATEGORIES.join(", ")
+        )));
+    }
+    if e.end < e.start || e.id.is_empty() || e.id.len() > 64 {
+        return Err(ApiError::Malformed(
+            "an event needs an id and must end after it starts".into(),
+        ));
+    }
+    if let Some(b) = &e.branch
+        && hub.policy().branch(b).is_none()
+    {
+        return Err(ApiError::Malformed(format!("unknown branch `{b}`")));
+    }
+    let (_, changed) = hub.with_engine(move |ctx, fx| {
+        ctx.store.upsert_event(&EventRow {
+            id: e.id,
+            title_id: e.title_id,
+            title_en: e.title_en,
+            description_id: e.description_id,
+            description_en: e.description_en,
+            category: e.category,
+            branch: e.branch,
+            place: e.place,
+            online_url: e.online_url,
+            start: e.start,
+            end: e.end,
+            capacity: e.capacity,
+            audience: e.audience,
+            accessibility: e.accessibility,
+        })?;
+        fx.calendar = true;
+        Ok(())
+    })?;
+    Ok(changed)
+}
+
+async fn admin_upsert_event(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<EventIn>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &headers)?;
+    let e = body(b)?;
+    let changed = s.run(move |hub| upsert_event(hub, e)).await?;
+    s.poke(changed);
+    Ok(StatusCode::CREATED)
+}
+
+async fn admin_run_jobs(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<crate::engine::JobReport>, ApiError> {
+    admin(&s, &headers)?;
+    let (report, changed) = s
+        .run(|hub| hub.with_engine(|ctx, fx| ctx.run_jobs(fx)))
+        .await?;
+    s.poke(changed);
+    Ok(Json(report))
+}

@@ -1,0 +1,593 @@
+//! The hub: one library's state behind one lock. It owns the storage, the
+//! policy, a bounded cache of hot documents and the clock, and runs every
+//! request as one storage transaction: decide, project, save, then reply.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use automerge::{AutoCommit, ChangeHash};
+use lru::LruCache;
+use pustaka_domain::{Millis, Policy};
+use pustaka_replica::sync::{self as rsync, Limits};
+use pustaka_replica::wire::{Directory, DocReply, SyncRequest, SyncResponse, WireError};
+use pustaka_replica::{Calendar, Circ, DocKind, intent::read_intents};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Clock, local_day};
+use crate::engine::{Ctx, Effects, EngineResult};
+use crate::error::ApiError;
+use crate::storage::{DocRow, PatronRow, Storage};
+
+pub const TOKEN_DAYS: i64 = 30;
+pub const MAX_FAILURES: u32 = 5;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+/// Compact a document's chunks into one snapshot past this many chunks.
+const COMPACT_AFTER_CHUNKS: usize = 64;
+/// Longest intent key recorded as a malformed outcome.
+const MAX_INTENT_KEY: usize = 64;
+
+struct CachedDoc {
+    doc: AutoCommit,
+    saved_heads: Vec<ChangeHash>,
+    chunks: usize,
+    circ: Option<Circ>,
+    calendar: Option<Calendar>,
+}
+
+pub struct Hub {
+    store: Box<dyn Storage>,
+    policy: Policy,
+    policy_text: String,
+    cache: LruCache<String, CachedDoc>,
+    dirty: BTreeMap<String, CachedDoc>,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    calendar_id: String,
+    /// Verified when the card is unknown, so that an unknown card costs the
+    /// same time as a wrong PIN.
+    dummy_hash: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LoginOk {
+    pub token: String,
+    pub expires_at: Millis,
+    pub card: String,
+    pub name: String,
+    pub directory: Directory,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct NewPatron {
+    pub card: String,
+    pub name: String,
+    pub pin: String,
+    pub patron_type: String,
+    pub expires: chrono::NaiveDate,
+    pub home_branch: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default = "active")]
+    pub status: String,
+}
+
+fn active() -> String {
+    "active".into()
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The OS random source failing is not recoverable for a server that
+    // must mint secrets; fall back to a time-seeded value only in the
+    // theoretical case, never to zeros.
+    if getrandom::fill(&mut buf).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(1);
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
+        }
+    }
+    hex::encode(buf)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn hash_pin(pin: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn verify_pin(pin: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(pin.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+impl Hub {
+    pub fn open(
+        mut store: Box<dyn Storage>,
+        policy_text: &str,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+    ) -> Result<Hub, ApiError> {
+        let policy =
+            Policy::from_toml(policy_text).map_err(|e| ApiError::Malformed(e.to_string()))?;
+        store.begin()?;
+        let calendar_id = match store.meta("calendar_doc")? {
+            Some(id) => id,
+            None => {
+                let id = random_hex(16);
+                store.insert_doc(&DocRow {
+                    id: id.clone(),
+                    kind: "calendar".into(),
+                    owner: String::new(),
+                })?;
+                store.set_meta("calendar_doc", &id)?;
+                id
+            }
+        };
+        let policy_changed = store.meta("policy")?.as_deref() != Some(policy_text);
+        store.set_meta("policy", policy_text)?;
+        store.commit()?;
+        let mut hub = Hub {
+            store,
+            policy,
+            policy_text: policy_text.to_string(),
+            cache: LruCache::new(NonZeroUsize::new(2048).unwrap_or(NonZeroUsize::MIN)),
+            dirty: BTreeMap::new(),
+            limits,
+            clock,
+            calendar_id,
+            dummy_hash: hash_pin("0000")?,
+        };
+        if policy_changed {
+            hub.transaction(|_, fx| {
+                fx.calendar = true;
+                Ok(())
+            })?;
+        }
+        Ok(hub)
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        local_day(self.now(), self.policy.library.utc_offset_minutes)
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn calendar_id(&self) -> &str {
+        &self.calendar_id
+    }
+
+    pub fn store(&self) -> &dyn Storage {
+        self.store.as_ref()
+    }
+
+    /// Caps how many documents stay loaded in memory.
+    pub fn set_cache_capacity(&mut self, n: usize) {
+        self.cache
+            .resize(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN));
+    }
+
+    pub fn cached_docs(&self) -> usize {
+        self.cache.len()
+    }
+
+    // ---- documents ------------------------------------------------------
+
+    fn take(&mut self, id: &str, kind: DocKind) -> Result<CachedDoc, ApiError> {
+        if let Some(d) = self.dirty.remove(id).or_else(|| self.cache.pop(id)) {
+            return Ok(d);
+        }
+        let (snapshot, chunks) = self.store.doc_bytes(id)?.unwrap_or_default();
+        let mut doc = if snapshot.is_empty() {
+            AutoCommit::new()
+        } else {
+            rsync::load(&snapshot, &self.limits)
+                .map_err(|e| ApiError::Internal(format!("document {id}: {e}")))?
+        };
+        for c in &chunks {
+            doc.load_incremental(c)
+                .map_err(|e| ApiError::Internal(format!("document {id}: {e}")))?;
+        }
+        let (circ, calendar) = match kind {
+            DocKind::Circ => (
+                Circ::read(&doc).map_err(|e| ApiError::Internal(e.to_string()))?,
+                None,
+            ),
+            DocKind::Calendar => (
+                None,
+                Calendar::read(&doc).map_err(|e| ApiError::Internal(e.to_string()))?,
+            ),
+            DocKind::Intents => (None, None),
+        };
+        Ok(CachedDoc {
+            saved_heads: doc.get_heads(),
+            doc,
+            chunks: chunks.len(),
+            circ,
+            calendar,
+        })
+    }
+
+    fn put_dirty(&mut self, id: &str, d: CachedDoc) {
+        self.dirty.insert(id.to_string(), d);
+    }
+
+    /// Runs `f` in one transaction, re-projects what it touched, saves the
+    /// changed documents and commits. Returns the ids of documents that
+    /// changed, for the live poke.
+    pub fn transaction<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self, &mut Effects) -> Result<R, ApiError>,
+    ) -> Result<(R, Vec<String>), ApiError> {
+        self.store.begin()?;
+        let mut fx = Effects::default();
+        let result = f(self, &mut fx).and_then(|r| {
+            self.project(&fx)?;
+            let changed = self.save_dirty()?;
+            Ok((r, changed))
+        });
+        match result {
+            Ok((r, changed)) => match self.store.commit() {
+                Ok(()) => {
+                    for (id, d) in std::mem::take(&mut self.dirty) {
+                        self.cache.put(id, d);
+                    }
+                    Ok((r, changed))
+                }
+                Err(e) => {
+                    self.abort();
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                self.abort();
+                Err(e)
+            }
+        }
+    }
+
+    fn abort(&mut self) {
+        self.store.rollback();
+        // In-memory documents may hold changes that were not stored.
+        self.dirty.clear();
+    }
+
+    fn ctx(&mut self) -> Ctx<'_> {
+        let today = local_day(self.clock.now(), self.policy.library.utc_offset_minutes);
+        Ctx {
+            store: self.store.as_mut(),
+            policy: &self.policy,
+            today,
+            now: self.clock.now(),
+        }
+    }
+
+    /// Runs an engine operation inside [`Hub::transaction`].
+    pub fn with_engine<R>(
+        &mut self,
+        f: impl FnOnce(&mut Ctx, &mut Effects) -> EngineResult<R>,
+    ) -> Result<(R, Vec<String>), ApiError> {
+        self.transaction(|hub, fx| {
+            let mut ctx = hub.ctx();
+            Ok(f(&mut ctx, fx)?)
+        })
+    }
+
+    fn project(&mut self, fx: &Effects) -> Result<(), ApiError> {
+        for card in &fx.patrons {
+            let Some(p) = self.store.patron(card)? else {
+                continue;
+            };
+            let circ = self.ctx().project_circ(card)?;
+            let mut d = self.take(&p.circ_doc, DocKind::Circ)?;
+            circ.write(&mut d.doc, d.circ.as_ref())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            d.circ = Some(circ);
+            self.put_dirty(&p.circ_doc, d);
+        }
+        if fx.calendar {
+            let text = self.policy_text.clone();
+            let cal = self.ctx().project_calendar(&text)?;
+            let id = self.calendar_id.clone();
+            let mut d = self.take(&id, DocKind::Calendar)?;
+            cal.write(&mut d.doc, d.calendar.as_ref())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            d.calendar = Some(cal);
+            self.put_dirty(&id, d);
+        }
+        Ok(())
+    }
+
+    fn save_dirty(&mut self) -> Result<Vec<String>, ApiError> {
+        let mut changed = vec![];
+        for (id, d) in self.dirty.iter_mut() {
+            let heads = d.doc.get_heads();
+            if heads == d.saved_heads {
+                continue;
+            }
+            if d.chunks >= COMPACT_AFTER_CHUNKS {
+                self.store.replace_doc_snapshot(id, &d.doc.save())?;
+                d.chunks = 0;
+            } else {
+                let bytes = d.doc.save_after(&d.saved_heads);
+                self.store.append_doc_chunk(id, &bytes)?;
+                d.chunks += 1;
+            }
+            d.saved_heads = heads;
+            changed.push(id.clone());
+        }
+        Ok(changed)
+    }
+
+    // ---- patrons and sign-in -------------------------------------------------
+
+    pub fn add_patron(&mut self, p: NewPatron) -> Result<(), ApiError> {
+        if p.card.is_empty() || p.card.len() > 32 || p.pin.len() < 4 {
+            return Err(ApiError::Malformed(
+                "card must be 1-32 characters and PIN at least 4".into(),
+            ));
+        }
+        if self.policy.patron_type(&p.patron_type).is_none()
+            || self.policy.branch(&p.home_branch).is_none()
+        {
+            return Err(ApiError::Malformed("unknown patron type or branch".into()));
+        }
+        if pustaka_domain::AccountStatus::parse(&p.status).is_none() {
+            return Err(ApiError::Malformed(format!(
+                "unknown status `{}`",
+                p.status
+            )));
+        }
+        let pin_hash = hash_pin(&p.pin)?;
+        self.transaction(|hub, fx| {
+            if hub.store.patron(&p.card)?.is_some() {
+                return Err(ApiError::Conflict(format!("card {} exists", p.card)));
+            }
+            let row = PatronRow {
+                card: p.card.clone(),
+                name: p.name.clone(),
+                patron_type: p.patron_type.clone(),
+                status: p.status.clone(),
+                expires: p.expires,
+                home_branch: p.home_branch.clone(),
+                pin_hash,
+                email: p.email.clone(),
+                fines_charged: 0,
+                circ_doc: random_hex(16),
+                intents_doc: random_hex(16),
+            };
+            hub.store.insert_doc(&DocRow {
+                id: row.circ_doc.clone(),
+                kind: "circ".into(),
+                owner: row.card.clone(),
+            })?;
+            hub.store.insert_doc(&DocRow {
+                id: row.intents_doc.clone(),
+                kind: "intents".into(),
+                owner: row.card.clone(),
+            })?;
+            hub.store.insert_patron(&row)?;
+            fx.patrons.insert(row.card);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    pub fn directory(&self, p: &PatronRow) -> Directory {
+        Directory {
+            circ: p.circ_doc.clone(),
+            intents: p.intents_doc.clone(),
+            calendar: self.calendar_id.clone(),
+        }
+    }
+
+    pub fn login(&mut self, card: &str, pin: &str) -> Result<LoginOk, ApiError> {
+        let now = self.now();
+        let card = card.trim();
+        if card.len() > 32 || pin.len() > 64 {
+            return Err(ApiError::InvalidCredentials);
+        }
+        let failures = self
+            .store
+            .login_failures_since(card, now - FAILURE_WINDOW_MS)?;
+        if failures >= MAX_FAILURES {
+            return Err(ApiError::TooManyAttempts(FAILURE_WINDOW_MS / 60_000));
+        }
+        let patron = self.store.patron(card)?;
+        let ok = match &patron {
+            Some(p) => verify_pin(pin, &p.pin_hash),
+            None => {
+                verify_pin(pin, &self.dummy_hash);
+                false
+            }
+        };
+        let (Some(p), true) = (patron, ok) else {
+            self.store.begin()?;
+            self.store.record_login_failure(card, now)?;
+            self.store.commit()?;
+            return Err(ApiError::InvalidCredentials);
+        };
+        let token = random_hex(32);
+        let expires_at = now + TOKEN_DAYS * 86_400_000;
+        self.store.begin()?;
+        let r = self
+            .store
+            .insert_token(&token_hash(&token), &p.card, expires_at)
+            .and_then(|_| self.store.clear_login_failures(&p.card));
+        match r {
+            Ok(()) => self.store.commit()?,
+            Err(e) => {
+                self.store.rollback();
+                return Err(e.into());
+            }
+        }
+        Ok(LoginOk {
+            token,
+            expires_at,
+            card: p.card.clone(),
+            name: p.name.clone(),
+            directory: self.directory(&p),
+        })
+    }
+
+    pub fn authenticate(&self, token: &str) -> Result<String, ApiError> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(ApiError::Unauthorized);
+        }
+        self.store
+            .token_card(&token_hash(token), self.now())?
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    pub fn logout(&mut self, token: &str) -> Result<(), ApiError> {
+        self.store.begin()?;
+        self.store.revoke_token(&token_hash(token))?;
+        self.store.commit()?;
+        Ok(())
+    }
+
+    /// The documents a patron may reach: their own two and the calendar.
+    /// Anything else answers exactly like a document that does not exist.
+    fn resolve(&self, card: &str, id: &str) -> Result<Option<DocKind>, ApiError> {
+        if id == self.calendar_id {
+            return Ok(Some(DocKind::Calendar));
+        }
+        if id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .doc(id)?
+            .filter(|d| d.owner == card)
+            .and_then(|d| DocKind::parse(&d.kind)))
+    }
+
+    // ---- sync -----------------------------------------------------------
+
+    /// One sync round for one patron: apply the device's messages, decide
+    /// new intents exactly once, re-project, commit, and only then build
+    /// the replies.
+    pub fn sync(
+        &mut self,
+        card: &str,
+        req: SyncRequest,
+    ) -> Result<(SyncResponse, Vec<String>), ApiError> {
+        if req.device.is_empty() || req.device.len() > 64 {
+            return Err(ApiError::Malformed(
+                "device id must be 1-64 characters".into(),
+            ));
+        }
+        let device = req.device.clone();
+        self.transaction(|hub, fx| {
+            let patron = hub.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
+            let mut replies: Vec<(String, Option<DocKind>, Option<WireError>)> = vec![];
+            let mut states = BTreeMap::new();
+            let mut seen = std::collections::BTreeSet::new();
+            for m in req.docs {
+                if !seen.insert(m.doc.clone()) {
+                    continue;
+                }
+                let Some(kind) = hub.resolve(card, &m.doc)? else {
+                    let err = WireError {
+                        code: "unknown_document".into(),
+                        message: "no such document".into(),
+                    };
+                    replies.push((m.doc.chars().take(64).collect(), None, Some(err)));
+                    continue;
+                };
+                let persisted = hub.store.sync_state(&device, &m.doc)?;
+                let mut state =
+                    match rsync::restore_state(persisted.as_deref(), kind.server_owned()) {
+                        Ok(s) => s,
+                        Err(_) => rsync::restore_state(None, kind.server_owned())
+                            .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    };
+                let mut d = hub.take(&m.doc, kind)?;
+                let mut error = None;
+                if let Some(bytes) = &m.message
+                    && let Err(e) = rsync::receive(&mut d.doc, &mut state, bytes, &hub.limits)
+                {
+                    let code = match e {
+                        pustaka_replica::ReplicaError::Limit(_) => "message_too_large",
+                        _ => "bad_message",
+                    };
+                    error = Some(WireError {
+                        code: code.into(),
+                        message: e.to_string(),
+                    });
+                }
+                hub.put_dirty(&m.doc, d);
+                states.insert(m.doc.clone(), state);
+                replies.push((m.doc, Some(kind), error));
+            }
+            // Decide what the patron asked for, in UUIDv7 (creation) order.
+            if let Some(d) = hub.dirty.get(&patron.intents_doc) {
+                let mut entries = read_intents(&d.doc);
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut ctx = hub.ctx();
+                for (key, parsed) in entries {
+                    if key.len() > MAX_INTENT_KEY || ctx.store.outcome(&key)?.is_some() {
+                        continue;
+                    }
+                    match parsed {
+                        Ok(intent) => {
+                            ctx.decide(card, &intent, fx)?;
+                        }
+                        Err(why) => ctx.reject_malformed(card, &key, &why, fx)?,
+                    }
+                }
+            }
+            // Project and save now so the replies below carry the outcomes.
+            hub.project(fx)?;
+            *fx = Effects::default();
+            let mut out = vec![];
+            for (doc, kind, error) in replies {
+                let message = match (kind, &error) {
+                    (Some(_), None) => {
+                        let (Some(state), Some(d)) =
+                            (states.get_mut(&doc), hub.dirty.get_mut(&doc))
+                        else {
+                            return Err(ApiError::Internal("sync state lost".into()));
+                        };
+                        let msg = rsync::generate(&mut d.doc, state);
+                        hub.store
+                            .put_sync_state(&device, &doc, &rsync::persist_state(state))?;
+                        msg
+                    }
+                    _ => None,
+                };
+                out.push(DocReply {
+                    doc,
+                    message,
+                    error,
+                });
+            }
+            Ok(SyncResponse {
+                docs: out,
+                directory: hub.directory(&patron),
+            })
+        })
+    }
+}

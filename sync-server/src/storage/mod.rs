@@ -1,0 +1,255 @@
+//! Storage behind a trait: the engine and the sync handler speak to
+//! [`Storage`], never to SQL. SQLite (embedded, the default) implements it
+//! now; PostgreSQL can follow without touching the engine.
+//!
+//! Every mutation happens between `begin` and `commit`; the sync handler
+//! commits the processed-intent rows, the circulation change, the new
+//! document chunks and the sync states together, and replies only after.
+
+pub mod sqlite;
+
+use chrono::NaiveDate;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatronRow {
+    pub card: String,
+    pub name: String,
+    pub patron_type: String,
+    pub status: String,
+    pub expires: NaiveDate,
+    pub home_branch: String,
+    pub pin_hash: String,
+    pub email: Option<String>,
+    /// Fines charged and not yet paid (accruing fines are computed).
+    pub fines_charged: i64,
+    pub circ_doc: String,
+    pub intents_doc: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleRow {
+    pub id: String,
+    pub title: String,
+    pub author: String,
+    pub year: Option<i32>,
+    pub language: String,
+    pub subjects: String,
+    pub isbn: Option<String>,
+    pub item_type: String,
+    pub collection: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyStatus {
+    Available,
+    OnLoan,
+    InTransit,
+    Waiting,
+}
+
+impl CopyStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            CopyStatus::Available => "available",
+            CopyStatus::OnLoan => "on_loan",
+            CopyStatus::InTransit => "in_transit",
+            CopyStatus::Waiting => "waiting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "available" => Some(CopyStatus::Available),
+            "on_loan" => Some(CopyStatus::OnLoan),
+            "in_transit" => Some(CopyStatus::InTransit),
+            "waiting" => Some(CopyStatus::Waiting),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyRow {
+    pub barcode: String,
+    pub title_id: String,
+    /// Where the copy lives (its home branch).
+    pub branch: String,
+    pub shelf: String,
+    pub status: CopyStatus,
+    /// The hold this copy is caught for (in transit or waiting).
+    pub hold_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoanRow {
+    pub id: String,
+    pub copy: String,
+    pub card: String,
+    pub checked_out: NaiveDate,
+    pub due: NaiveDate,
+    pub renewals_used: u32,
+    pub returned: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldRow {
+    pub id: String,
+    pub title_id: String,
+    pub card: String,
+    pub pickup_branch: String,
+    pub placed_at: i64,
+    pub status: String,
+    pub suspended_until: Option<NaiveDate>,
+    pub copy: Option<String>,
+    pub pickup_by: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    pub description_id: String,
+    pub description_en: String,
+    pub category: String,
+    pub branch: Option<String>,
+    pub place: String,
+    pub online_url: Option<String>,
+    pub start: i64,
+    pub end: i64,
+    pub capacity: u32,
+    pub audience: String,
+    pub accessibility: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrationRow {
+    pub event_id: String,
+    pub card: String,
+    /// `confirmed` or `waitlisted`.
+    pub status: String,
+    /// Global arrival order: seats and the waiting list follow it.
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VanStopRow {
+    pub id: String,
+    pub place: String,
+    pub weekday: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub from: NaiveDate,
+    pub until: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocRow {
+    pub id: String,
+    pub kind: String,
+    /// The patron card for per-patron documents, empty for the calendar.
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub branch: Option<String>,
+    pub item_type: Option<String>,
+    pub language: Option<String>,
+    pub available_only: bool,
+}
+
+/// The storage contract. Methods are plain reads and writes; rules live in
+/// the engine.
+pub trait Storage: Send {
+    fn begin(&mut self) -> StoreResult<()>;
+    fn commit(&mut self) -> StoreResult<()>;
+    fn rollback(&mut self);
+
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+    fn next_seq(&mut self, name: &str) -> StoreResult<i64>;
+
+    fn insert_patron(&mut self, p: &PatronRow) -> StoreResult<()>;
+    fn update_patron(&mut self, p: &PatronRow) -> StoreResult<()>;
+    fn patron(&self, card: &str) -> StoreResult<Option<PatronRow>>;
+    fn patron_cards(&self) -> StoreResult<Vec<String>>;
+
+    fn insert_token(&mut self, hash: &str, card: &str, expires_at: i64) -> StoreResult<()>;
+    fn token_card(&self, hash: &str, now: i64) -> StoreResult<Option<String>>;
+    fn revoke_token(&mut self, hash: &str) -> StoreResult<()>;
+    fn record_login_failure(&mut self, card: &str, at: i64) -> StoreResult<()>;
+    fn login_failures_since(&self, card: &str, since: i64) -> StoreResult<u32>;
+    fn clear_login_failures(&mut self, card: &str) -> StoreResult<()>;
+
+    fn upsert_title(&mut self, t: &TitleRow) -> StoreResult<()>;
+    fn title(&self, id: &str) -> StoreResult<Option<TitleRow>>;
+    fn title_by_isbn(&self, isbn: &str) -> StoreResult<Option<TitleRow>>;
+    fn search_titles(
+        &self,
+        query: &str,
+        filter: &SearchFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<TitleRow>>;
+    fn upsert_copy(&mut self, c: &CopyRow) -> StoreResult<()>;
+    fn copy(&self, barcode: &str) -> StoreResult<Option<CopyRow>>;
+    fn copies_of(&self, title_id: &str) -> StoreResult<Vec<CopyRow>>;
+
+    fn insert_loan(&mut self, l: &LoanRow) -> StoreResult<()>;
+    fn update_loan(&mut self, l: &LoanRow) -> StoreResult<()>;
+    fn open_loans_of(&self, card: &str) -> StoreResult<Vec<LoanRow>>;
+    fn open_loan_of_copy(&self, copy: &str) -> StoreResult<Option<LoanRow>>;
+    fn returned_loans_of(&self, card: &str, limit: u32) -> StoreResult<Vec<LoanRow>>;
+    fn cards_with_loans_due_before(&self, day: NaiveDate) -> StoreResult<Vec<String>>;
+
+    fn insert_hold(&mut self, h: &HoldRow) -> StoreResult<()>;
+    fn update_hold(&mut self, h: &HoldRow) -> StoreResult<()>;
+    fn delete_hold(&mut self, id: &str) -> StoreResult<()>;
+    fn hold(&self, id: &str) -> StoreResult<Option<HoldRow>>;
+    fn holds_of(&self, card: &str) -> StoreResult<Vec<HoldRow>>;
+    /// Holds on a title in queue order (placed_at, then id).
+    fn holds_on_title(&self, title_id: &str) -> StoreResult<Vec<HoldRow>>;
+    fn holds_with_status(&self, status: &str) -> StoreResult<Vec<HoldRow>>;
+
+    fn upsert_event(&mut self, e: &EventRow) -> StoreResult<()>;
+    fn event(&self, id: &str) -> StoreResult<Option<EventRow>>;
+    fn events(&self) -> StoreResult<Vec<EventRow>>;
+    /// Registrations for an event in arrival order.
+    fn registrations_for(&self, event_id: &str) -> StoreResult<Vec<RegistrationRow>>;
+    fn registrations_of(&self, card: &str) -> StoreResult<Vec<RegistrationRow>>;
+    fn upsert_registration(&mut self, r: &RegistrationRow) -> StoreResult<()>;
+    fn delete_registration(&mut self, event_id: &str, card: &str) -> StoreResult<()>;
+    fn upsert_van_stop(&mut self, v: &VanStopRow) -> StoreResult<()>;
+    fn van_stops(&self) -> StoreResult<Vec<VanStopRow>>;
+
+    /// The outcome recorded for an intent (its processed-intent row).
+    fn outcome(&self, intent_id: &str) -> StoreResult<Option<String>>;
+    fn insert_outcome(
+        &mut self,
+        intent_id: &str,
+        card: &str,
+        decided_at: i64,
+        json: &str,
+    ) -> StoreResult<()>;
+    fn outcomes_of(&self, card: &str) -> StoreResult<Vec<(String, String)>>;
+
+    fn insert_doc(&mut self, d: &DocRow) -> StoreResult<()>;
+    fn doc(&self, id: &str) -> StoreResult<Option<DocRow>>;
+    /// Snapshot and the incremental chunks saved after it, in order.
+    fn doc_bytes(&self, id: &str) -> StoreResult<Option<(Vec<u8>, Vec<Vec<u8>>)>>;
+    fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()>;
+    fn replace_doc_snapshot(&mut self, id: &str, snapshot: &[u8]) -> StoreResult<()>;
+    fn sync_state(&self, device: &str, doc: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn put_sync_state(&mut self, device: &str, doc: &str, state: &[u8]) -> StoreResult<()>;
+    fn size_bytes(&self) -> StoreResult<u64>;
+}
