@@ -1,0 +1,376 @@
+//! The read model and the local pre-checks, computed from the replica alone.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use pustaka_domain::{HoldCounts, HoldStatus, Millis, Policy, Reason, TitleFacts, rules};
+use pustaka_replica::{Calendar, Circ, EventDoc, HoldDoc, Intent, IntentKind, LoanDoc, OutcomeDoc};
+use serde::Serialize;
+
+use crate::DeviceError;
+
+/// A loan as the patron sees it, with what renewing would do.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoanView {
+    pub copy: String,
+    pub title_id: String,
+    pub title: String,
+    pub author: String,
+    pub branch: String,
+    pub due: NaiveDate,
+    pub days_left: i64,
+    pub overdue: bool,
+    pub renewals_used: u32,
+    pub renewals_left: u32,
+    pub fine: i64,
+    /// `None` when renewable now; otherwise why not (a stable code).
+    pub renew_blocked: Option<String>,
+    /// The due date a renewal today would give.
+    pub renew_preview: Option<NaiveDate>,
+    pub pending_renewal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HoldView {
+    pub id: String,
+    pub title_id: String,
+    pub title: String,
+    pub status: String,
+    pub position: u32,
+    pub queue_len: u32,
+    pub copies: u32,
+    pub estimated_wait_days: u32,
+    pub pickup_branch: String,
+    pub pickup_by: Option<NaiveDate>,
+    pub suspended_until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EventView {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    pub category: String,
+    pub branch: Option<String>,
+    pub place: String,
+    pub start: Millis,
+    pub end: Millis,
+    pub capacity: u32,
+    pub seats_left: u32,
+    pub waitlist: u32,
+    /// `confirmed`, `waitlisted`, or none.
+    pub registration: Option<String>,
+    pub waitlist_position: Option<u32>,
+}
+
+/// Where a request stands, as the patron is told.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    /// Stored on this device, not yet received by the library.
+    WaitingToSend,
+    /// The library has stored it and will decide.
+    ReceivedByLibrary,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PendingView {
+    pub id: String,
+    pub kind: String,
+    pub created_at: Millis,
+    pub state: PendingState,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomeView {
+    pub intent_id: String,
+    pub kind: String,
+    pub accepted: bool,
+    pub reason: Option<String>,
+    pub text_id: String,
+    pub text_en: String,
+    pub due: Option<String>,
+    pub position: Option<u32>,
+    pub decided_at: Millis,
+    /// Per-loan results of a renew-all: (copy, accepted, reason).
+    pub items: Vec<(String, bool, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AccountView {
+    pub card: String,
+    pub name: String,
+    pub today: NaiveDate,
+    pub fines_owed: i64,
+    pub account_blocked: Option<String>,
+    pub loans: Vec<LoanView>,
+    pub holds: Vec<HoldView>,
+    pub events: Vec<EventView>,
+    pub pending: Vec<PendingView>,
+    pub outcomes: Vec<OutcomeView>,
+}
+
+/// The library's rules applied to this patron's replica, for pre-checks.
+pub struct Rules {
+    pub policy: Policy,
+    pub circ: Circ,
+    pub events: std::collections::BTreeMap<String, EventDoc>,
+    pub today: NaiveDate,
+    pub now: Millis,
+}
+
+impl Rules {
+    pub fn new(circ: Circ, calendar: &Calendar, now: Millis) -> Result<Rules, DeviceError> {
+        let policy = calendar.parsed_policy()?;
+        let today = local_day(now, policy.library.utc_offset_minutes);
+        Ok(Rules {
+            policy,
+            circ,
+            events: calendar.events.clone(),
+            today,
+            now,
+        })
+    }
+
+    fn loan(&self, copy: &str) -> Result<&LoanDoc, Reason> {
+        self.circ.loans.get(copy).ok_or(Reason::UnknownLoan)
+    }
+
+    fn hold(&self, id: &str) -> Result<(&HoldDoc, HoldStatus), Reason> {
+        let h = self.circ.holds.get(id).ok_or(Reason::UnknownHold)?;
+        Ok((h, h.hold_status().map_err(|_| Reason::Malformed)?))
+    }
+
+    pub fn renew(&self, copy: &str) -> Result<rules::RenewQuote, Reason> {
+        let loan = self.loan(copy)?;
+        let patron = self.circ.patron_facts().map_err(|_| Reason::Malformed)?;
+        rules::check_renew(
+            &self.policy,
+            &patron,
+            &loan.facts().map_err(|_| Reason::Malformed)?,
+            self.today,
+        )
+    }
+
+    /// The same question the server will ask, answered from the replica.
+    pub fn check(&self, kind: &IntentKind) -> Result<(), Reason> {
+        let patron = self.circ.patron_facts().map_err(|_| Reason::Malformed)?;
+        match kind {
+            IntentKind::Renew { copy, .. } => self.renew(copy).map(|_| ()),
+            IntentKind::RenewAll => rules::check_account(&self.policy, &patron, self.today),
+            IntentKind::PlaceHold { title, branch } => {
+                let counts = HoldCounts {
+                    holds: self.circ.holds.len() as u32,
+                    has_hold_on_title: self.circ.holds.values().any(|h| &h.title_id == title),
+                    has_loan_on_title: self.circ.loans.values().any(|l| &l.title_id == title),
+                };
+                // Copies are the server's to count; assume the title exists.
+                let facts = TitleFacts {
+                    holdable_copies: 1,
+                    on_shelf: 0,
+                    item_type: String::new(),
+                };
+                rules::check_place_hold(&self.policy, &patron, &facts, &counts, branch, self.today)
+            }
+            IntentKind::CancelHold { hold } => self.hold(hold).map(|_| ()),
+            IntentKind::SuspendHold { hold, until } => {
+                let (_, status) = self.hold(hold)?;
+                rules::check_suspend(&self.policy, status, *until, self.today)
+            }
+            IntentKind::ResumeHold { hold } => rules::check_resume(self.hold(hold)?.1),
+            IntentKind::ChangePickup { hold, branch } => {
+                rules::check_change_pickup(&self.policy, self.hold(hold)?.1, branch)
+            }
+            IntentKind::RegisterEvent { event } => {
+                let e = self.events.get(event).ok_or(Reason::UnknownEvent)?;
+                let already = self.circ.registrations.contains_key(event);
+                rules::register_for_event(
+                    e.capacity,
+                    e.seats_taken,
+                    e.waitlist,
+                    already,
+                    e.start,
+                    self.now,
+                )
+                .map(|_| ())
+            }
+            IntentKind::CancelRegistration { event } => {
+                if self.circ.registrations.contains_key(event) {
+                    Ok(())
+                } else {
+                    Err(Reason::NotRegistered)
+                }
+            }
+        }
+    }
+}
+
+pub fn local_day(now: Millis, offset_minutes: i32) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(now + i64::from(offset_minutes) * 60_000)
+        .map(|d| d.date_naive())
+        .unwrap_or_default()
+}
+
+fn day(s: &str) -> Option<NaiveDate> {
+    s.parse().ok()
+}
+
+pub(crate) fn build(
+    circ: &Circ,
+    calendar: &Calendar,
+    intents: &[(String, Result<Intent, String>)],
+    received: &BTreeSet<String>,
+    now: Millis,
+) -> Result<AccountView, DeviceError> {
+    let rules = Rules::new(circ.clone(), calendar, now)?;
+    let today = rules.today;
+    let patron = circ.patron_facts()?;
+    let pending: Vec<PendingView> = intents
+        .iter()
+        .filter(|(k, _)| !circ.outcomes.contains_key(k))
+        .map(|(k, i)| PendingView {
+            id: k.clone(),
+            kind: i
+                .as_ref()
+                .map(|i| i.kind.code().to_string())
+                .unwrap_or_else(|_| "malformed".into()),
+            created_at: i.as_ref().map(|i| i.created_at).unwrap_or(0),
+            state: if received.contains(k) {
+                PendingState::ReceivedByLibrary
+            } else {
+                PendingState::WaitingToSend
+            },
+        })
+        .collect();
+    let pending_renewals: BTreeSet<String> = intents
+        .iter()
+        .filter(|(k, _)| !circ.outcomes.contains_key(k))
+        .filter_map(|(_, i)| match i {
+            Ok(Intent {
+                kind: IntentKind::Renew { copy, .. },
+                ..
+            }) => Some(copy.clone()),
+            _ => None,
+        })
+        .collect();
+    let renew_all_pending = intents.iter().any(|(k, i)| {
+        !circ.outcomes.contains_key(k)
+            && matches!(
+                i,
+                Ok(Intent {
+                    kind: IntentKind::RenewAll,
+                    ..
+                })
+            )
+    });
+
+    let mut loans: Vec<LoanView> = circ
+        .loans
+        .iter()
+        .map(|(copy, l)| {
+            let due = day(&l.due).unwrap_or(today);
+            let quote = rules.renew(copy);
+            LoanView {
+                copy: copy.clone(),
+                title_id: l.title_id.clone(),
+                title: l.title.clone(),
+                author: l.author.clone(),
+                branch: l.branch.clone(),
+                due,
+                days_left: (due - today).num_days(),
+                overdue: due < today,
+                renewals_used: l.renewals_used,
+                renewals_left: l.renewals_allowed.saturating_sub(l.renewals_used),
+                fine: l.fine,
+                renew_blocked: quote.as_ref().err().map(|r| r.code().to_string()),
+                renew_preview: quote.as_ref().ok().map(|q| q.new_due),
+                pending_renewal: renew_all_pending || pending_renewals.contains(copy),
+            }
+        })
+        .collect();
+    loans.sort_by(|a, b| a.due.cmp(&b.due).then(a.copy.cmp(&b.copy)));
+
+    let holds = circ
+        .holds
+        .iter()
+        .map(|(id, h)| HoldView {
+            id: id.clone(),
+            title_id: h.title_id.clone(),
+            title: h.title.clone(),
+            status: h.status.clone(),
+            position: h.position,
+            queue_len: h.queue_len,
+            copies: h.copies,
+            estimated_wait_days: h.estimated_wait_days,
+            pickup_branch: h.pickup_branch.clone(),
+            pickup_by: h.pickup_by.as_deref().and_then(day),
+            suspended_until: h.suspended_until.as_deref().and_then(day),
+        })
+        .collect();
+
+    let mut events: Vec<EventView> = calendar
+        .events
+        .iter()
+        .filter(|(_, e)| e.end >= now)
+        .map(|(id, e)| {
+            let reg = circ.registrations.get(id);
+            EventView {
+                id: id.clone(),
+                title_id: e.title_id.clone(),
+                title_en: e.title_en.clone(),
+                category: e.category.clone(),
+                branch: e.branch.clone(),
+                place: e.place.clone(),
+                start: e.start,
+                end: e.end,
+                capacity: e.capacity,
+                seats_left: e.capacity.saturating_sub(e.seats_taken),
+                waitlist: e.waitlist,
+                registration: reg.map(|r| r.status.clone()),
+                waitlist_position: reg.filter(|r| r.position > 0).map(|r| r.position),
+            }
+        })
+        .collect();
+    events.sort_by(|a, b| a.start.cmp(&b.start).then(a.id.cmp(&b.id)));
+
+    let mut outcomes: Vec<OutcomeView> = circ
+        .outcomes
+        .iter()
+        .map(|(id, o)| outcome_view(id, o))
+        .collect();
+    outcomes.sort_by(|a, b| b.decided_at.cmp(&a.decided_at));
+
+    Ok(AccountView {
+        card: circ.patron.card.clone(),
+        name: circ.patron.name.clone(),
+        today,
+        fines_owed: patron.fines_owed,
+        account_blocked: rules::check_account(&rules.policy, &patron, today)
+            .err()
+            .map(|r| r.code().to_string()),
+        loans,
+        holds,
+        events,
+        pending,
+        outcomes,
+    })
+}
+
+fn outcome_view(id: &str, o: &OutcomeDoc) -> OutcomeView {
+    OutcomeView {
+        intent_id: id.to_string(),
+        kind: o.kind.clone(),
+        accepted: o.status == "accepted",
+        reason: o.reason.clone(),
+        text_id: o.text_id.clone(),
+        text_en: o.text_en.clone(),
+        due: o.due.clone(),
+        position: o.position,
+        decided_at: o.decided_at,
+        items: o
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.status == "accepted", v.reason.clone()))
+            .collect(),
+    }
+}
