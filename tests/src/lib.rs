@@ -1,1 +1,274 @@
-//! Harness shared by the scenario tests.
+//! Harness shared by the scenario tests: a real `pustaka-sync` on
+//! 127.0.0.1 over a real SQLite file, a clock the test moves, headless
+//! devices with their own SQLite files, and a raw sync client for the
+//! tests that must send what an honest device never would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use automerge::sync::State;
+use pustaka_client::Device;
+use pustaka_replica::sync as rsync;
+use pustaka_replica::wire::{self, DocMessage, SyncRequest, SyncResponse};
+use pustaka_sync::{Clock, ManualClock, Running, demo};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Monday 2 November 2026, 09:00 in Singkawang (UTC+7).
+pub const START: i64 = 1_793_584_800_000;
+pub const DAY: i64 = 86_400_000;
+pub const ADMIN: &str = "test-admin-token";
+
+pub struct Library {
+    pub dir: TempDir,
+    pub clock: Arc<ManualClock>,
+    pub running: Option<Running>,
+    pub url: String,
+    pub http: reqwest::Client,
+}
+
+pub fn patron_pin(card: &str) -> String {
+    format!("{}", card.parse::<u32>().unwrap() + 1000)
+}
+
+impl Library {
+    /// Starts a server with the demo policy and a small fixture catalogue:
+    /// T1 (one copy C1), T2 (copies C2a, C2b), T3 (C3), T4 (C4), T5 reference (R5),
+    /// patrons 1001..=1004 (PIN = card + 1000) and event E1 (capacity 2).
+    pub async fn start() -> Library {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(START));
+        let mut lib = Library {
+            dir,
+            clock,
+            running: None,
+            url: String::new(),
+            http: reqwest::Client::new(),
+        };
+        lib.boot().await;
+        for (id, title, copies, it) in [
+            ("T1", "Laskar Pelangi", vec!["C1"], "book"),
+            ("T2", "Bumi Manusia", vec!["C2a", "C2b"], "book"),
+            ("T3", "Negeri 5 Menara", vec!["C3"], "book"),
+            ("T4", "Cantik Itu Luka", vec!["C4"], "book"),
+            (
+                "T5",
+                "Kamus Besar Bahasa Indonesia",
+                vec!["R5"],
+                "reference",
+            ),
+        ] {
+            let copies: Vec<Value> = copies
+                .iter()
+                .map(|c| json!({"barcode": c, "branch": "pusat", "shelf": "899.221"}))
+                .collect();
+            lib.admin("titles", json!({"id": id, "title": title, "author": "Penulis", "year": 2005, "language": "ind",
+                "subjects": "Fiksi", "isbn": null, "item_type": it, "collection": "umum", "copies": copies})).await.unwrap();
+        }
+        for card in ["1001", "1002", "1003", "1004"] {
+            lib.admin(
+                "patrons",
+                json!({"card": card, "name": format!("Anggota {card}"), "pin": patron_pin(card),
+                "patron_type": "adult", "expires": "2027-12-31", "home_branch": "pusat"}),
+            )
+            .await
+            .unwrap();
+        }
+        lib.admin("events", json!({"id": "E1", "title_id": "Dongeng Sabtu", "title_en": "Saturday stories", "category": "storytelling",
+            "branch": "pusat", "place": "Ruang Anak", "start": START + 20 * DAY, "end": START + 20 * DAY + 3_600_000, "capacity": 2})).await.unwrap();
+        lib
+    }
+
+    async fn boot(&mut self) {
+        let hub = pustaka_sync::open_hub(
+            self.dir.path(),
+            demo::DEMO_POLICY,
+            self.clock.clone() as Arc<dyn Clock>,
+        )
+        .unwrap();
+        let running = pustaka_sync::start(hub, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
+            .await
+            .unwrap();
+        self.url = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
+    /// Stops the server (devices now see it as unreachable).
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// Starts the server again on the same data, at the same address.
+    pub async fn restart(&mut self) {
+        let addr = self.url.trim_start_matches("http://").to_string();
+        self.stop().await;
+        // The port was just released; retry briefly if the OS is slow to free it.
+        for _ in 0..50 {
+            let hub = pustaka_sync::open_hub(
+                self.dir.path(),
+                demo::DEMO_POLICY,
+                self.clock.clone() as Arc<dyn Clock>,
+            )
+            .unwrap();
+            match pustaka_sync::start(hub, addr.parse().unwrap(), ADMIN.into()).await {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        panic!("could not restart the server on {addr}");
+    }
+
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance_days(days);
+    }
+
+    pub async fn admin(&self, path: &str, body: Value) -> Result<Value, (u16, Value)> {
+        let resp = self
+            .http
+            .post(format!("{}/admin/v1/{path}", self.url))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            Ok(v)
+        } else {
+            Err((status, v))
+        }
+    }
+
+    pub async fn checkout(&self, card: &str, copy: &str) -> Value {
+        self.admin("checkout", json!({"card": card, "copy": copy}))
+            .await
+            .unwrap()
+    }
+
+    pub async fn checkin(&self, copy: &str) -> Value {
+        self.admin("checkin", json!({"copy": copy, "branch": "pusat"}))
+            .await
+            .unwrap()
+    }
+
+    /// A signed-in, synced device for `card`, with its own SQLite file.
+    pub async fn device(&self, card: &str, name: &str) -> Arc<Device> {
+        let d = self.offline_device(name);
+        d.login(&self.url, card, &patron_pin(card)).await.unwrap();
+        d.sync_once().await.unwrap();
+        d
+    }
+
+    pub fn offline_device(&self, name: &str) -> Arc<Device> {
+        let clock = self.clock.clone();
+        let path = self.dir.path().join(format!("device-{name}.db"));
+        Arc::new(Device::open(&path, Arc::new(move || clock.now())).unwrap())
+    }
+
+    pub async fn login_raw(&self, card: &str, pin: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/login", self.url))
+            .json(&json!({"card": card, "pin": pin}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_sync(&self, token: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/sync", self.url))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// A device that speaks the wire protocol by hand, with raw documents.
+pub struct RawClient {
+    pub token: String,
+    pub device: String,
+    pub docs: Vec<(String, AutoCommit, State)>,
+}
+
+impl RawClient {
+    pub fn new(token: &str, device: &str, ids: &[&str]) -> RawClient {
+        RawClient {
+            token: token.into(),
+            device: device.into(),
+            docs: ids
+                .iter()
+                .map(|id| (id.to_string(), AutoCommit::new(), State::new()))
+                .collect(),
+        }
+    }
+
+    /// One round trip; returns the decoded reply.
+    pub async fn round(&mut self, lib: &Library) -> SyncResponse {
+        let docs = self
+            .docs
+            .iter_mut()
+            .map(|(id, d, s)| DocMessage {
+                doc: id.clone(),
+                message: rsync::generate(d, s),
+            })
+            .collect();
+        let body = wire::encode(&SyncRequest {
+            device: self.device.clone(),
+            docs,
+        });
+        let (status, bytes) = lib.post_sync(&self.token, body).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        let resp = wire::decode_response(&bytes).unwrap();
+        for r in &resp.docs {
+            if let (Some(m), Some((_, d, s))) = (
+                &r.message,
+                self.docs.iter_mut().find(|(id, _, _)| *id == r.doc),
+            ) {
+                rsync::receive(d, s, m, &Default::default()).unwrap();
+            }
+        }
+        resp
+    }
+
+    pub async fn settle(&mut self, lib: &Library) {
+        for _ in 0..8 {
+            let resp = self.round(lib).await;
+            if resp.docs.iter().all(|r| r.message.is_none()) {
+                return;
+            }
+        }
+    }
+}
+
+/// Polls `f` every 50 ms for at most `secs` seconds.
+pub async fn eventually<F: FnMut() -> bool>(secs: u64, mut f: F) -> bool {
+    for _ in 0..(secs * 20) {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
+
+impl Library {
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now()
+    }
+}

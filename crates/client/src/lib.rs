@@ -553,6 +553,9 @@ impl Device {
                 states.insert(kind, s);
             }
         }
+        // Every request carries all documents (with or without a message),
+        // so the server can answer with news on any of them.
+        let mut server_sent_changes = false;
         for round in 0..MAX_ROUNDS {
             let req = {
                 let mut inner = self.lock()?;
@@ -562,14 +565,14 @@ impl Device {
                     else {
                         continue;
                     };
-                    if let Some(m) = rsync::generate(&mut d.doc, s) {
-                        docs.push(DocMessage {
-                            doc: doc_id(&dir, kind).to_string(),
-                            message: Some(m),
-                        });
-                    }
+                    let message = rsync::generate(&mut d.doc, s);
+                    docs.push(DocMessage {
+                        doc: doc_id(&dir, kind).to_string(),
+                        message,
+                    });
                 }
-                if docs.is_empty() && round > 0 {
+                let device_has_news = docs.iter().any(|d| d.message.is_some());
+                if round > 0 && !device_has_news && !server_sent_changes {
                     break;
                 }
                 SyncRequest {
@@ -579,6 +582,10 @@ impl Device {
             };
             let (resp, sent, received) = self.transport.sync(&server, &token, &req).await?;
             report.requests += 1;
+            server_sent_changes = resp
+                .docs
+                .iter()
+                .any(|r| r.message.as_deref().is_some_and(rsync::carries_changes));
             report.bytes_sent += sent;
             report.bytes_received += received;
             let mut inner = self.lock()?;

@@ -44,6 +44,13 @@ pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<Message, ReplicaE
     Ok(msg)
 }
 
+/// Whether a message carries changes (not just heads, needs and haves).
+/// A peer that restores its sync state every request always answers with
+/// at least its heads, so only changes mean another round is worth it.
+pub fn carries_changes(bytes: &[u8]) -> bool {
+    Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty())
+}
+
 /// Applies a peer's message. On error the document is left as it was: the
 /// caller works on a fork and keeps it only on success.
 pub fn receive(
