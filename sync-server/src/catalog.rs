@@ -138,7 +138,7 @@ pub fn isbn13(code: &str) -> Option<String> {
                 .enumerate()
                 .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
                 .sum();
-            (sum % 10 == 0).then_some(s)
+            sum.is_multiple_of(10).then_some(s)
         }
         10 => {
             if digits[..9].iter().any(|d| *d > 9) || digits[9] > 10 {
@@ -149,7 +149,7 @@ pub fn isbn13(code: &str) -> Option<String> {
                 .enumerate()
                 .map(|(i, d)| d * (10 - i as u32))
                 .sum();
-            if sum % 11 != 0 {
+            if !sum.is_multiple_of(11) {
                 return None;
             }
             let mut out: Vec<u32> = vec![9, 7, 8];

@@ -338,7 +338,7 @@ pub(crate) fn build(
         .iter()
         .map(|(id, o)| outcome_view(id, o))
         .collect();
-    outcomes.sort_by(|a, b| b.decided_at.cmp(&a.decided_at));
+    outcomes.sort_by_key(|o| std::cmp::Reverse(o.decided_at));
 
     Ok(AccountView {
         card: circ.patron.card.clone(),

@@ -355,6 +355,8 @@ pub fn register_for_event(
 }
 
 #[cfg(test)]
+// The tables are tuples on purpose: one row per case, read left to right.
+#[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
 

@@ -121,8 +121,7 @@ mod tests {
         cs: &mut State,
     ) -> usize {
         let limits = Limits::default();
-        let mut rounds = 0;
-        for _ in 0..20 {
+        for rounds in 0..20 {
             let c = generate(client, cs);
             if let Some(m) = &c {
                 receive(server, ss, m, &limits).unwrap();
@@ -134,7 +133,6 @@ mod tests {
             if c.is_none() && s.is_none() {
                 return rounds;
             }
-            rounds += 1;
         }
         panic!("sync did not settle");
     }

@@ -161,6 +161,9 @@ pub struct DocRow {
     pub owner: String,
 }
 
+/// A stored document: its snapshot and the chunks saved after it.
+pub type StoredDoc = (Vec<u8>, Vec<Vec<u8>>);
+
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
     pub branch: Option<String>,
@@ -246,7 +249,7 @@ pub trait Storage: Send {
     fn insert_doc(&mut self, d: &DocRow) -> StoreResult<()>;
     fn doc(&self, id: &str) -> StoreResult<Option<DocRow>>;
     /// Snapshot and the incremental chunks saved after it, in order.
-    fn doc_bytes(&self, id: &str) -> StoreResult<Option<(Vec<u8>, Vec<Vec<u8>>)>>;
+    fn doc_bytes(&self, id: &str) -> StoreResult<Option<StoredDoc>>;
     fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()>;
     fn replace_doc_snapshot(&mut self, id: &str, snapshot: &[u8]) -> StoreResult<()>;
     fn sync_state(&self, device: &str, doc: &str) -> StoreResult<Option<Vec<u8>>>;

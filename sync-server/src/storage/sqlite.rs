@@ -680,7 +680,7 @@ impl Storage for SqliteStorage {
         )
     }
 
-    fn doc_bytes(&self, id: &str) -> StoreResult<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    fn doc_bytes(&self, id: &str) -> StoreResult<Option<StoredDoc>> {
         let Some(snapshot) = self.one("SELECT snapshot FROM docs WHERE id = ?1", [id], |r| {
             r.get::<_, Vec<u8>>(0)
         })?
