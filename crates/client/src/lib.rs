@@ -554,8 +554,10 @@ impl Device {
             }
         }
         // Every request carries all documents (with or without a message),
-        // so the server can answer with news on any of them.
-        let mut server_sent_changes = false;
+        // so the server can answer with news on any of them. After the first
+        // round, a request is only worth sending when it gives the server
+        // changes or asks it for some; a bare acknowledgement of heads waits
+        // for the next session.
         for round in 0..MAX_ROUNDS {
             let req = {
                 let mut inner = self.lock()?;
@@ -571,8 +573,10 @@ impl Device {
                         message,
                     });
                 }
-                let device_has_news = docs.iter().any(|d| d.message.is_some());
-                if round > 0 && !device_has_news && !server_sent_changes {
+                let worth_sending = docs
+                    .iter()
+                    .any(|d| d.message.as_deref().is_some_and(rsync::carries_payload));
+                if round > 0 && !worth_sending {
                     break;
                 }
                 SyncRequest {
@@ -582,10 +586,6 @@ impl Device {
             };
             let (resp, sent, received) = self.transport.sync(&server, &token, &req).await?;
             report.requests += 1;
-            server_sent_changes = resp
-                .docs
-                .iter()
-                .any(|r| r.message.as_deref().is_some_and(rsync::carries_changes));
             report.bytes_sent += sent;
             report.bytes_received += received;
             let mut inner = self.lock()?;

@@ -44,11 +44,11 @@ pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<Message, ReplicaE
     Ok(msg)
 }
 
-/// Whether a message carries changes (not just heads, needs and haves).
-/// A peer that restores its sync state every request always answers with
-/// at least its heads, so only changes mean another round is worth it.
-pub fn carries_changes(bytes: &[u8]) -> bool {
-    Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty())
+/// Whether a message asks the peer for something or gives it changes,
+/// rather than only announcing heads. A message that only announces heads
+/// need not be sent: the next session's first message carries them anyway.
+pub fn carries_payload(bytes: &[u8]) -> bool {
+    Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty() || !m.need.is_empty())
 }
 
 /// Applies a peer's message. On error the document is left as it was: the
