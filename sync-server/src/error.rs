@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use crate::engine::EngineError;
 use crate::storage::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("sign in first: the token is missing, expired or revoked")]
     Unauthorized,

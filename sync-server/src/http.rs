@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use futures_util::Stream;
 use pustaka_replica::wire;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -27,20 +27,34 @@ use crate::storage::{CopyRow, CopyStatus, EventRow, TitleRow};
 /// Largest sync body accepted (the envelope of all of a patron's documents).
 pub const MAX_SYNC_BODY: usize = 4 * 1024 * 1024;
 
+/// Most sync requests committed together (group commit).
+const MAX_BATCH: usize = 256;
+
+struct SyncJob {
+    card: String,
+    req: wire::SyncRequest,
+    reply: oneshot::Sender<Result<wire::SyncResponse, ApiError>>,
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Mutex<Hub>>,
     pub poke: broadcast::Sender<Arc<Vec<String>>>,
     pub admin_token: Arc<String>,
+    sync_tx: mpsc::Sender<SyncJob>,
 }
 
 impl AppState {
+    /// Must be called inside a tokio runtime: it starts the sync writer.
     pub fn new(hub: Hub, admin_token: String) -> AppState {
         let (poke, _) = broadcast::channel(1024);
+        let hub = Arc::new(Mutex::new(hub));
+        let sync_tx = spawn_sync_writer(hub.clone(), poke.clone());
         AppState {
-            hub: Arc::new(Mutex::new(hub)),
+            hub,
             poke,
             admin_token: Arc::new(admin_token),
+            sync_tx,
         }
     }
 
@@ -66,6 +80,46 @@ impl AppState {
             let _ = self.poke.send(Arc::new(changed));
         }
     }
+}
+
+/// The sync writer: takes every sync request waiting, decides them in one
+/// transaction, and answers each only after that transaction committed.
+/// Under load one fsync acknowledges many devices.
+fn spawn_sync_writer(
+    hub: Arc<Mutex<Hub>>,
+    poke: broadcast::Sender<Arc<Vec<String>>>,
+) -> mpsc::Sender<SyncJob> {
+    let (tx, mut rx) = mpsc::channel::<SyncJob>(4 * MAX_BATCH);
+    tokio::task::spawn_blocking(move || {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let (reqs, replies): (Vec<_>, Vec<_>) =
+                jobs.into_iter().map(|j| ((j.card, j.req), j.reply)).unzip();
+            let n = reqs.len();
+            let (results, changed) = match hub.lock() {
+                Ok(mut h) => h.sync_batch(reqs),
+                Err(_) => (
+                    (0..n)
+                        .map(|_| Err(ApiError::Internal("hub lock poisoned".into())))
+                        .collect(),
+                    vec![],
+                ),
+            };
+            if !changed.is_empty() {
+                let _ = poke.send(Arc::new(changed));
+            }
+            for (r, reply) in results.into_iter().zip(replies) {
+                let _ = reply.send(r);
+            }
+        }
+    });
+    tx
 }
 
 pub fn router(state: AppState) -> Router {
@@ -162,8 +216,18 @@ async fn sync(
         }
     })?;
     let req = wire::decode_request(&body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let (resp, changed) = s.run(move |hub| hub.sync(&card, req)).await?;
-    s.poke(changed);
+    let (tx, rx) = oneshot::channel();
+    s.sync_tx
+        .send(SyncJob {
+            card,
+            req,
+            reply: tx,
+        })
+        .await
+        .map_err(|_| ApiError::Internal("sync writer stopped".into()))?;
+    let resp = rx
+        .await
+        .map_err(|_| ApiError::Internal("sync writer stopped".into()))??;
     Ok((
         [(header::CONTENT_TYPE, "application/cbor")],
         wire::encode(&resp),

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use automerge::ReadDoc;
 use automerge::{AutoCommit, ChangeHash};
 use lru::LruCache;
 use pustaka_domain::{Millis, Policy};
 use pustaka_replica::sync::{self as rsync, Limits};
 use pustaka_replica::wire::{Directory, DocReply, SyncRequest, SyncResponse, WireError};
-use pustaka_replica::{Calendar, Circ, DocKind, intent::read_intents};
+use pustaka_replica::{Calendar, Circ, DocKind, intent::read_intents_with_keys};
 use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, local_day};
@@ -30,6 +31,8 @@ const COMPACT_AFTER_CHUNKS: usize = 64;
 const MAX_INTENT_KEY: usize = 64;
 
 struct CachedDoc {
+    /// For an `intents` document: the keys that already have an outcome.
+    decided: Option<std::collections::HashSet<String>>,
     doc: AutoCommit,
     saved_heads: Vec<ChangeHash>,
     chunks: usize,
@@ -222,6 +225,7 @@ impl Hub {
             DocKind::Intents => (None, None),
         };
         Ok(CachedDoc {
+            decided: None,
             saved_heads: doc.get_heads(),
             doc,
             chunks: chunks.len(),
@@ -494,63 +498,121 @@ impl Hub {
         card: &str,
         req: SyncRequest,
     ) -> Result<(SyncResponse, Vec<String>), ApiError> {
+        let (mut results, changed) = self.sync_batch(vec![(card.to_string(), req)]);
+        match results.pop() {
+            Some(Ok(r)) => Ok((r, changed)),
+            Some(Err(e)) => Err(e),
+            None => Err(ApiError::Internal("empty batch".into())),
+        }
+    }
+
+    /// Several patrons' sync requests in one transaction: one commit (one
+    /// fsync) acknowledges them all. A request refused before it changed
+    /// anything fails alone; a storage failure fails the whole batch, and
+    /// every device retries.
+    pub fn sync_batch(
+        &mut self,
+        jobs: Vec<(String, SyncRequest)>,
+    ) -> (Vec<Result<SyncResponse, ApiError>>, Vec<String>) {
+        let n = jobs.len();
+        let r = self.transaction(|hub, fx| {
+            let mut out = Vec::with_capacity(n);
+            for (card, req) in jobs {
+                if let Err(e) = hub.check_sync_request(&card, &req) {
+                    out.push(Err(e));
+                    continue;
+                }
+                out.push(Ok(hub.sync_in_tx(&card, req, fx)?));
+            }
+            Ok(out)
+        });
+        match r {
+            Ok((out, changed)) => (out, changed),
+            Err(e) => ((0..n).map(|_| Err(e.clone())).collect(), vec![]),
+        }
+    }
+
+    fn check_sync_request(&self, card: &str, req: &SyncRequest) -> Result<(), ApiError> {
         if req.device.is_empty() || req.device.len() > 64 {
             return Err(ApiError::Malformed(
                 "device id must be 1-64 characters".into(),
             ));
         }
+        self.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
+        Ok(())
+    }
+
+    fn sync_in_tx(
+        &mut self,
+        card: &str,
+        req: SyncRequest,
+        fx: &mut Effects,
+    ) -> Result<SyncResponse, ApiError> {
         let device = req.device.clone();
-        self.transaction(|hub, fx| {
-            let patron = hub.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
-            let mut replies: Vec<(String, Option<DocKind>, Option<WireError>)> = vec![];
-            let mut states = BTreeMap::new();
-            let mut seen = std::collections::BTreeSet::new();
-            for m in req.docs {
-                if !seen.insert(m.doc.clone()) {
-                    continue;
-                }
-                let Some(kind) = hub.resolve(card, &m.doc)? else {
-                    let err = WireError {
-                        code: "unknown_document".into(),
-                        message: "no such document".into(),
-                    };
-                    replies.push((m.doc.chars().take(64).collect(), None, Some(err)));
-                    continue;
-                };
-                let persisted = hub.store.sync_state(&device, &m.doc)?;
-                let mut state =
-                    match rsync::restore_state(persisted.as_deref(), kind.server_owned()) {
-                        Ok(s) => s,
-                        Err(_) => rsync::restore_state(None, kind.server_owned())
-                            .map_err(|e| ApiError::Internal(e.to_string()))?,
-                    };
-                let mut d = hub.take(&m.doc, kind)?;
-                let mut error = None;
-                if let Some(bytes) = &m.message
-                    && let Err(e) = rsync::receive(&mut d.doc, &mut state, bytes, &hub.limits)
-                {
-                    let code = match e {
-                        pustaka_replica::ReplicaError::Limit(_) => "message_too_large",
-                        _ => "bad_message",
-                    };
-                    error = Some(WireError {
-                        code: code.into(),
-                        message: e.to_string(),
-                    });
-                }
-                hub.put_dirty(&m.doc, d);
-                states.insert(m.doc.clone(), state);
-                replies.push((m.doc, Some(kind), error));
+        let patron = self.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
+        let mut replies: Vec<(String, Option<DocKind>, Option<WireError>)> = vec![];
+        let mut states = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for m in req.docs {
+            if !seen.insert(m.doc.clone()) {
+                continue;
             }
-            // Decide what the patron asked for, in UUIDv7 (creation) order.
-            if let Some(d) = hub.dirty.get(&patron.intents_doc) {
-                let mut entries = read_intents(&d.doc);
-                entries.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut ctx = hub.ctx();
-                for (key, parsed) in entries {
-                    if key.len() > MAX_INTENT_KEY || ctx.store.outcome(&key)?.is_some() {
-                        continue;
-                    }
+            let Some(kind) = self.resolve(card, &m.doc)? else {
+                let err = WireError {
+                    code: "unknown_document".into(),
+                    message: "no such document".into(),
+                };
+                replies.push((m.doc.chars().take(64).collect(), None, Some(err)));
+                continue;
+            };
+            let persisted = self.store.sync_state(&device, &m.doc)?;
+            let mut state = match rsync::restore_state(persisted.as_deref(), kind.server_owned()) {
+                Ok(s) => s,
+                Err(_) => rsync::restore_state(None, kind.server_owned())
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            };
+            let mut d = self.take(&m.doc, kind)?;
+            let mut error = None;
+            if let Some(bytes) = &m.message
+                && let Err(e) = rsync::receive(&mut d.doc, &mut state, bytes, &self.limits)
+            {
+                let code = match e {
+                    pustaka_replica::ReplicaError::Limit(_) => "message_too_large",
+                    _ => "bad_message",
+                };
+                error = Some(WireError {
+                    code: code.into(),
+                    message: e.to_string(),
+                });
+            }
+            self.put_dirty(&m.doc, d);
+            states.insert(m.doc.clone(), state);
+            replies.push((m.doc, Some(kind), error));
+        }
+        // Decide what the patron asked for, in UUIDv7 (creation) order. Only
+        // entries not yet decided are read: the cached document remembers
+        // which keys have outcomes, so a sync costs the new intents only.
+        if let Some(mut d) = self.dirty.remove(&patron.intents_doc) {
+            let decided = match d.decided.take() {
+                Some(set) => set,
+                None => self
+                    .store
+                    .outcomes_of(card)?
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect(),
+            };
+            let mut fresh: Vec<String> = d
+                .doc
+                .keys(automerge::ROOT)
+                .filter(|k| k.len() <= MAX_INTENT_KEY && !decided.contains(k))
+                .collect();
+            fresh.sort();
+            let entries = read_intents_with_keys(&d.doc, fresh);
+            d.decided = Some(decided);
+            let mut ctx = self.ctx();
+            for (key, parsed) in entries {
+                if ctx.store.outcome(&key)?.is_none() {
                     match parsed {
                         Ok(intent) => {
                             ctx.decide(card, &intent, fx)?;
@@ -558,36 +620,39 @@ impl Hub {
                         Err(why) => ctx.reject_malformed(card, &key, &why, fx)?,
                     }
                 }
+                if let Some(set) = d.decided.as_mut() {
+                    set.insert(key);
+                }
             }
-            // Project and save now so the replies below carry the outcomes.
-            hub.project(fx)?;
-            *fx = Effects::default();
-            let mut out = vec![];
-            for (doc, kind, error) in replies {
-                let message = match (kind, &error) {
-                    (Some(_), None) => {
-                        let (Some(state), Some(d)) =
-                            (states.get_mut(&doc), hub.dirty.get_mut(&doc))
-                        else {
-                            return Err(ApiError::Internal("sync state lost".into()));
-                        };
-                        let msg = rsync::generate(&mut d.doc, state);
-                        hub.store
-                            .put_sync_state(&device, &doc, &rsync::persist_state(state))?;
-                        msg
-                    }
-                    _ => None,
-                };
-                out.push(DocReply {
-                    doc,
-                    message,
-                    error,
-                });
-            }
-            Ok(SyncResponse {
-                docs: out,
-                directory: hub.directory(&patron),
-            })
+            self.put_dirty(&patron.intents_doc, d);
+        }
+        // Project and save now so the replies below carry the outcomes.
+        self.project(fx)?;
+        *fx = Effects::default();
+        let mut out = vec![];
+        for (doc, kind, error) in replies {
+            let message = match (kind, &error) {
+                (Some(_), None) => {
+                    let (Some(state), Some(d)) = (states.get_mut(&doc), self.dirty.get_mut(&doc))
+                    else {
+                        return Err(ApiError::Internal("sync state lost".into()));
+                    };
+                    let msg = rsync::generate(&mut d.doc, state);
+                    self.store
+                        .put_sync_state(&device, &doc, &rsync::persist_state(state))?;
+                    msg
+                }
+                _ => None,
+            };
+            out.push(DocReply {
+                doc,
+                message,
+                error,
+            });
+        }
+        Ok(SyncResponse {
+            docs: out,
+            directory: self.directory(&patron),
         })
     }
 }

@@ -51,6 +51,16 @@ impl Server {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// CPU seconds the server has used (user + system).
+    fn cpu_secs(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        let after = stat.rsplit_once(')').map(|(_, r)| r).context("bad stat")?;
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        Ok(ticks / 100.0)
+    }
+
     fn rss_kb(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         status
@@ -73,26 +83,7 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-async fn start_server(dir: &std::path::Path) -> anyhow::Result<Server> {
-    super::run(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "pustaka-sync",
-            "--bin",
-            "pustaka-sync",
-        ],
-    )?;
-    // The demo policy with limits raised so one patron can hold 250 items.
-    let policy = pustaka_sync::demo::DEMO_POLICY.replace(
-        "loan_limit = 5\nhold_limit = 5",
-        "loan_limit = 500\nhold_limit = 500",
-    );
-    std::fs::write(dir.join("policy.toml"), policy)?;
-    let port = free_port()?;
+async fn start_server(dir: &std::path::Path, port: u16) -> anyhow::Result<Server> {
     let child = Command::new(target_dir().join("release/pustaka-sync"))
         .args(["serve", "--data"])
         .arg(dir.join("server"))
@@ -148,7 +139,26 @@ pub fn sync() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
-    let server = start_server(dir).await?;
+    super::run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "pustaka-sync",
+            "--bin",
+            "pustaka-sync",
+        ],
+    )?;
+    // The demo policy with limits raised so one patron can hold 250 items.
+    let policy = pustaka_sync::demo::DEMO_POLICY.replace(
+        "loan_limit = 5\nhold_limit = 5",
+        "loan_limit = 500\nhold_limit = 500",
+    );
+    std::fs::write(dir.join("policy.toml"), policy)?;
+    let port = free_port()?;
+    let mut server = start_server(dir, port).await?;
     eprintln!("seeding…");
     let titles = 250 + HOT;
     for i in 0..titles {
@@ -188,8 +198,7 @@ async fn run() -> anyhow::Result<()> {
     let cold = fresh.sync_once().await?;
     let reconnect = fresh.sync_once().await?;
 
-    // Hot patrons: each with a loan and a hold, synced once.
-    let rss_before = server.rss_kb()?;
+    // Hot patrons: each with a hold, signed in and synced once.
     let mut devices = vec![];
     for i in 0..HOT {
         let card = format!("{}", 6000 + i);
@@ -200,23 +209,50 @@ async fn run() -> anyhow::Result<()> {
         d.sync_once().await?;
         devices.push(d);
     }
+    // Memory per hot patron: restart the server so set-up (argon2 buffers,
+    // seeding) is not counted, warm it with one patron, then make every hot
+    // patron's documents resident by syncing them.
+    drop(server);
+    server = start_server(dir, port).await?;
+    fresh.sync_once().await?;
+    let rss_before = server.rss_kb()?;
+    for d in &devices {
+        d.sync_once().await?;
+    }
     let rss_after = server.rss_kb()?;
 
     // Intents with durable acknowledgement, all patrons at once.
+    // PUSTAKA_PERF=FILE records a CPU profile of the server for this phase.
+    let perf = match std::env::var_os("PUSTAKA_PERF") {
+        Some(out) => Some(
+            Command::new("perf")
+                .args([
+                    "record",
+                    "-F",
+                    "299",
+                    "--call-graph",
+                    "dwarf,16384",
+                    "-p",
+                    &server.child.id().to_string(),
+                    "-o",
+                ])
+                .arg(out)
+                .stderr(Stdio::null())
+                .spawn()?,
+        ),
+        None => None,
+    };
+    let cpu_before = server.cpu_secs()?;
     let start = Instant::now();
     let mut tasks = vec![];
     for d in devices.iter().cloned() {
         tasks.push(tokio::spawn(async move {
             let mut decided = 0usize;
+            let v = d.view()?;
+            let hold = v.holds.first().map(|h| h.id.clone()).context("no hold")?;
+            let until = v.today + chrono::Days::new(10);
             for k in 0..ROUNDS {
-                let hold = d
-                    .view()?
-                    .holds
-                    .first()
-                    .map(|h| h.id.clone())
-                    .context("no hold")?;
                 if k % 2 == 0 {
-                    let until = d.view()?.today + chrono::Days::new(10);
                     d.suspend_hold(&hold, until)?;
                 } else {
                     d.resume_hold(&hold)?;
@@ -234,6 +270,13 @@ async fn run() -> anyhow::Result<()> {
         decided += t.await??;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu = server.cpu_secs()? - cpu_before;
+    if let Some(mut p) = perf {
+        let _ = Command::new("kill")
+            .args(["-INT", &p.id().to_string()])
+            .status();
+        let _ = p.wait();
+    }
     let outcomes: usize = devices
         .iter()
         .map(|d| d.view().map(|v| v.outcomes.len()).unwrap_or(0))
@@ -257,7 +300,7 @@ async fn run() -> anyhow::Result<()> {
         reconnect.requests
     );
     println!(
-        "| intents decided, durable ack | {intents_per_sec:.0}/s ({decided} in {elapsed:.2} s, {HOT} devices) | ≥ 1,000/s |"
+        "| intents decided, durable ack | {intents_per_sec:.0}/s ({decided} in {elapsed:.2} s, {HOT} devices; server CPU {server_cpu:.2} s) | ≥ 1,000/s |"
     );
     println!(
         "| server RSS per hot patron | {rss_per_hot:.0} KB ({rss_before} → {rss_after} KB for {HOT}) | ≤ 250 KB |"

@@ -340,22 +340,16 @@ impl Device {
         let Ok(inner) = self.lock() else {
             return SyncStatus::default();
         };
-        let pending = inner
-            .docs
-            .get(&DocKind::Intents)
-            .map(|d| {
-                let outcomes = inner
-                    .circ()
-                    .ok()
-                    .flatten()
-                    .map(|c| c.outcomes)
-                    .unwrap_or_default();
-                read_intents(&d.doc)
-                    .iter()
-                    .filter(|(k, _)| !outcomes.contains_key(k))
-                    .count()
-            })
-            .unwrap_or(0);
+        let pending = match (
+            inner.docs.get(&DocKind::Intents),
+            inner.docs.get(&DocKind::Circ),
+        ) {
+            (Some(i), Some(c)) => {
+                let decided = pustaka_replica::outcome_keys(&c.doc);
+                i.doc.keys(ROOT).filter(|k| !decided.contains(k)).count()
+            }
+            _ => 0,
+        };
         SyncStatus {
             online: inner.online,
             last_synced: inner

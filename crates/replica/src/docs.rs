@@ -217,6 +217,14 @@ fn sync_map<T: Reconcile + PartialEq>(
     Ok(())
 }
 
+/// The intent ids that have an outcome, without reading the rest of `circ`.
+pub fn outcome_keys(doc: &AutoCommit) -> std::collections::BTreeSet<String> {
+    match doc.get(ROOT, "outcomes") {
+        Ok(Some((automerge::Value::Object(ObjType::Map), id))) => doc.keys(&id).collect(),
+        _ => Default::default(),
+    }
+}
+
 impl Circ {
     /// Reads a patron's `circ`; `None` before the first sync.
     pub fn read(doc: &AutoCommit) -> Result<Option<Circ>, ReplicaError> {

@@ -232,7 +232,14 @@ pub fn append_intent(doc: &mut AutoCommit, intent: &Intent) -> Result<(), Replic
 /// Every entry of an `intents` document, each parsed on its own: a malformed
 /// entry is reported with its key and never hides the others.
 pub fn read_intents(doc: &AutoCommit) -> Vec<(String, Result<Intent, String>)> {
-    let keys: Vec<String> = doc.keys(ROOT).collect();
+    read_intents_with_keys(doc, doc.keys(ROOT).collect())
+}
+
+/// The entries at `keys` only (the caller already knows the others).
+pub fn read_intents_with_keys(
+    doc: &AutoCommit,
+    keys: Vec<String>,
+) -> Vec<(String, Result<Intent, String>)> {
     keys.into_iter()
         .map(|k| {
             let parsed = hydrate_prop::<_, IntentDoc, _, _>(doc, ROOT, k.as_str())
