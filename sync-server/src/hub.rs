@@ -81,21 +81,12 @@ fn active() -> String {
     "active".into()
 }
 
-pub fn random_hex(bytes: usize) -> String {
+/// Random bytes as hex, from the OS. Secrets and ids must never fall back
+/// to anything weaker, so a failing random source is an error.
+pub fn random_hex(bytes: usize) -> Result<String, ApiError> {
     let mut buf = vec![0u8; bytes];
-    // The OS random source failing is not recoverable for a server that
-    // must mint secrets; fall back to a time-seeded value only in the
-    // theoretical case, never to zeros.
-    if getrandom::fill(&mut buf).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(1);
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(151);
-        }
-    }
-    hex::encode(buf)
+    getrandom::fill(&mut buf).map_err(|e| ApiError::Internal(format!("no OS randomness: {e}")))?;
+    Ok(hex::encode(buf))
 }
 
 pub fn token_hash(token: &str) -> String {
@@ -133,7 +124,7 @@ impl Hub {
         let calendar_id = match store.meta("calendar_doc")? {
             Some(id) => id,
             None => {
-                let id = random_hex(16);
+                let id = random_hex(16)?;
                 store.insert_doc(&DocRow {
                     id: id.clone(),
                     kind: "calendar".into(),
@@ -379,8 +370,8 @@ impl Hub {
                 pin_hash,
                 email: p.email.clone(),
                 fines_charged: 0,
-                circ_doc: random_hex(16),
-                intents_doc: random_hex(16),
+                circ_doc: random_hex(16)?,
+                intents_doc: random_hex(16)?,
             };
             hub.store.insert_doc(&DocRow {
                 id: row.circ_doc.clone(),
@@ -433,7 +424,7 @@ impl Hub {
             self.store.commit()?;
             return Err(ApiError::InvalidCredentials);
         };
-        let token = random_hex(32);
+        let token = random_hex(32)?;
         let expires_at = now + TOKEN_DAYS * 86_400_000;
         self.store.begin()?;
         let r = self

@@ -43,7 +43,7 @@ pub fn admin_token(data: &Path, given: Option<String>) -> anyhow::Result<String>
             return Ok(t);
         }
     }
-    let t = hub::random_hex(24);
+    let t = hub::random_hex(24)?;
     std::fs::write(&path, &t).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
