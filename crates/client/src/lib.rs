@@ -131,6 +131,10 @@ struct Inner {
     docs: BTreeMap<DocKind, store::LocalDoc>,
     online: bool,
     last_error: Option<String>,
+    /// Sync states kept between successful sessions, so a new intent goes
+    /// out in the first request. Dropped after any error (restart from the
+    /// persisted states, as automerge advises) and when documents reload.
+    live: BTreeMap<DocKind, State>,
 }
 
 pub struct Device {
@@ -159,6 +163,7 @@ fn doc_id(dir: &Directory, kind: DocKind) -> &str {
 impl Inner {
     fn load_docs(&mut self) -> Result<(), DeviceError> {
         self.docs.clear();
+        self.live.clear();
         let Some(acc) = &self.account else {
             return Ok(());
         };
@@ -237,13 +242,16 @@ impl Device {
             Some(json) => serde_json::from_str(&json).ok(),
             None => None,
         };
+        // Remembered from the last attempt, until the next one.
+        let online = store.get("online")?.as_deref() == Some("1");
         let mut inner = Inner {
             store,
             device_id,
             account,
             docs: BTreeMap::new(),
-            online: false,
+            online,
             last_error: None,
+            live: BTreeMap::new(),
         };
         inner.load_docs()?;
         Ok(Device {
@@ -522,6 +530,9 @@ impl Device {
                 inner.last_error = Some(e.to_string());
             }
         }
+        inner
+            .store
+            .set("online", if inner.online { "1" } else { "0" })?;
         r.map(|_| report)
     }
 
@@ -537,14 +548,19 @@ impl Device {
                 a.directory.clone(),
             )
         };
-        let mut states: BTreeMap<DocKind, State> = BTreeMap::new();
+        let mut states: BTreeMap<DocKind, State> = std::mem::take(&mut self.lock()?.live);
+        let mut restored = std::collections::BTreeSet::new();
         {
             let inner = self.lock()?;
             for kind in DocKind::ALL {
+                if states.contains_key(&kind) {
+                    continue;
+                }
                 let persisted = inner.store.sync_state(doc_id(&dir, kind))?;
                 let s = rsync::restore_state(persisted.as_deref(), false)
                     .unwrap_or_else(|_| State::new());
                 states.insert(kind, s);
+                restored.insert(kind);
             }
         }
         // Every request carries all documents (with or without a message),
@@ -554,14 +570,24 @@ impl Device {
         // for the next session.
         for round in 0..MAX_ROUNDS {
             let req = {
-                let mut inner = self.lock()?;
+                let mut guard = self.lock()?;
+                let inner = &mut *guard;
                 let mut docs = vec![];
                 for kind in DocKind::ALL {
                     let (Some(d), Some(s)) = (inner.docs.get_mut(&kind), states.get_mut(&kind))
                     else {
                         continue;
                     };
-                    let message = rsync::generate(&mut d.doc, s);
+                    let mut message = rsync::generate(&mut d.doc, s);
+                    if round == 0 && message.is_none() && !restored.contains(&kind) {
+                        // A kept state has nothing to say; start from the
+                        // persisted one so the server learns our heads and
+                        // answers with its news.
+                        let persisted = inner.store.sync_state(doc_id(&dir, kind))?;
+                        *s = rsync::restore_state(persisted.as_deref(), false)
+                            .unwrap_or_else(|_| State::new());
+                        message = rsync::generate(&mut d.doc, s);
+                    }
                     docs.push(DocMessage {
                         doc: doc_id(&dir, kind).to_string(),
                         message,
@@ -657,6 +683,9 @@ impl Device {
             if s.their_heads.as_ref().is_some_and(|h| *h != heads) {
                 diverged.push(doc_id(&dir, kind).to_string());
             }
+        }
+        if diverged.is_empty() {
+            inner.live = states;
         }
         Ok(diverged)
     }
