@@ -483,3 +483,61 @@ async fn malformed_oversized_and_unauthenticated_sync_get_clear_errors_and_store
     assert_eq!(read_intents(&raw.docs[0].1).len(), 2);
     assert_eq!(circ.loans["C1"].due, "2026-11-16");
 }
+
+#[tokio::test]
+async fn catalogue_search_details_and_lookup_show_live_availability() {
+    let lib = Library::start().await;
+    let get = |path: String| {
+        let http = lib.http.clone();
+        let url = format!("{}{path}", lib.url);
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // Case and diacritics do not matter; title matches rank first.
+    let hits = get("/v1/catalog/search?q=BUMI%20manusia".into()).await;
+    assert_eq!(hits[0]["id"], "T2");
+    assert_eq!(
+        hits[0]["availability"][0],
+        json!({"branch": "pusat", "available": 2, "total": 2})
+    );
+    lib.checkout("1001", "C2a").await;
+    let hits = get("/v1/catalog/search?q=bumi".into()).await;
+    assert_eq!(hits[0]["availability"][0]["available"], 1);
+    let only_available = get("/v1/catalog/search?q=laskar&available=true".into()).await;
+    assert_eq!(only_available.as_array().unwrap().len(), 1);
+    lib.checkout("1001", "C1").await;
+    let none = get("/v1/catalog/search?q=laskar&available=true".into()).await;
+    assert!(none.as_array().unwrap().is_empty());
+    // Details and lookups by shelf-QR payload, https link and copy barcode.
+    let d = get("/v1/catalog/titles/T2".into()).await;
+    assert_eq!(d["copies"].as_array().unwrap().len(), 2);
+    assert_eq!(d["copies"][0]["shelf"], "899.221");
+    for code in [
+        "pustaka://title/T2",
+        "https://perpustakaan.example/title/T2",
+        "C2b",
+    ] {
+        let t = get(format!(
+            "/v1/catalog/lookup?code={}",
+            code.replace(':', "%3A").replace('/', "%2F")
+        ))
+        .await;
+        assert_eq!(t["id"], "T2", "{code}");
+    }
+    let missing = lib
+        .http
+        .get(format!("{}/v1/catalog/lookup?code=nothing", lib.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+}

@@ -56,7 +56,18 @@ fn ci() -> anyhow::Result<()> {
 }
 
 fn demo() -> anyhow::Result<()> {
-    run("cargo", &["build", "--release", "-q", "-p", "pustaka-sync", "-p", "pustaka-client"])?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "pustaka-sync",
+            "-p",
+            "pustaka-client",
+        ],
+    )?;
     let bin = bench::target_dir().join("release");
     let listen = std::env::var("PUSTAKA_LISTEN").unwrap_or_else(|_| "127.0.0.1:7878".into());
     let mut server = Command::new(bin.join("pustaka-sync"))
@@ -82,14 +93,28 @@ fn demo() -> anyhow::Result<()> {
     let url = format!("http://{listen}");
     let device = bin.join("pustaka-device");
     let db = "data/demo-device.db";
-    run(device.to_str().unwrap_or("pustaka-device"), &["--db", db, "login", "--server", &url, "--card", "1001", "--pin", "1234"])?;
-    run(device.to_str().unwrap_or("pustaka-device"), &["--db", db, "status"])?;
+    run(
+        device.to_str().unwrap_or("pustaka-device"),
+        &[
+            "--db", db, "login", "--server", &url, "--card", "1001", "--pin", "1234",
+        ],
+    )?;
+    run(
+        device.to_str().unwrap_or("pustaka-device"),
+        &["--db", db, "status"],
+    )?;
     eprintln!();
     eprintln!("The demo library is serving on {url} (data in data/demo).");
     eprintln!("The patron device (card 1001, PIN 1234) is signed in: data/demo-device.db");
-    eprintln!("  {} --db {db} show        # loans, holds, events, pending requests", device.display());
+    eprintln!(
+        "  {} --db {db} show        # loans, holds, events, pending requests",
+        device.display()
+    );
     eprintln!("  {} --db {db} renew B00071", device.display());
-    eprintln!("  {} --db {db} watch       # follow the live poke", device.display());
+    eprintln!(
+        "  {} --db {db} watch       # follow the live poke",
+        device.display()
+    );
     eprintln!("Ctrl-C stops the server.");
     let status = server.wait()?;
     if !status.success() {

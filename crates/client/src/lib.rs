@@ -135,6 +135,8 @@ struct Inner {
     /// out in the first request. Dropped after any error (restart from the
     /// persisted states, as automerge advises) and when documents reload.
     live: BTreeMap<DocKind, State>,
+    circ_cache: Option<(Vec<ChangeHash>, Option<Circ>)>,
+    calendar_cache: Option<(Vec<ChangeHash>, Option<(Calendar, pustaka_domain::Policy)>)>,
 }
 
 pub struct Device {
@@ -189,12 +191,44 @@ impl Inner {
         self.docs.get(&kind).ok_or(DeviceError::NotSignedIn)
     }
 
-    fn circ(&self) -> Result<Option<Circ>, DeviceError> {
-        Ok(Circ::read(&self.doc(DocKind::Circ)?.doc)?)
+    /// `circ`, hydrated once per version of the document.
+    fn circ(&mut self) -> Result<Option<Circ>, DeviceError> {
+        let d = self
+            .docs
+            .get_mut(&DocKind::Circ)
+            .ok_or(DeviceError::NotSignedIn)?;
+        let heads = d.doc.get_heads();
+        if let Some((h, c)) = &self.circ_cache
+            && *h == heads
+        {
+            return Ok(c.clone());
+        }
+        let c = Circ::read(&d.doc)?;
+        self.circ_cache = Some((heads, c.clone()));
+        Ok(c)
     }
 
-    fn calendar(&self) -> Result<Option<Calendar>, DeviceError> {
-        Ok(Calendar::read(&self.doc(DocKind::Calendar)?.doc)?)
+    /// `calendar` and the library's policy, parsed once per version.
+    fn calendar(&mut self) -> Result<Option<(Calendar, pustaka_domain::Policy)>, DeviceError> {
+        let d = self
+            .docs
+            .get_mut(&DocKind::Calendar)
+            .ok_or(DeviceError::NotSignedIn)?;
+        let heads = d.doc.get_heads();
+        if let Some((h, c)) = &self.calendar_cache
+            && *h == heads
+        {
+            return Ok(c.clone());
+        }
+        let c = match Calendar::read(&d.doc)? {
+            Some(cal) => {
+                let policy = cal.parsed_policy()?;
+                Some((cal, policy))
+            }
+            None => None,
+        };
+        self.calendar_cache = Some((heads, c.clone()));
+        Ok(c)
     }
 
     fn save_account(&self) -> Result<(), DeviceError> {
@@ -252,6 +286,8 @@ impl Device {
             online,
             last_error: None,
             live: BTreeMap::new(),
+            circ_cache: None,
+            calendar_cache: None,
         };
         inner.load_docs()?;
         Ok(Device {
@@ -331,17 +367,24 @@ impl Device {
     }
 
     pub fn calendar(&self) -> Result<Option<Calendar>, DeviceError> {
-        self.lock()?.calendar()
+        Ok(self.lock()?.calendar()?.map(|(c, _)| c))
     }
 
     /// Everything the screens show, computed from the replica alone.
     pub fn view(&self) -> Result<AccountView, DeviceError> {
-        let inner = self.lock()?;
+        let mut inner = self.lock()?;
         let circ = inner.circ()?.ok_or(DeviceError::NoData)?;
-        let calendar = inner.calendar()?.ok_or(DeviceError::NoData)?;
+        let (calendar, policy) = inner.calendar()?.ok_or(DeviceError::NoData)?;
         let intents = read_intents(&inner.doc(DocKind::Intents)?.doc);
         let received = inner.received_intents()?;
-        view::build(&circ, &calendar, &intents, &received, self.clock.now())
+        view::build(
+            &circ,
+            &calendar,
+            policy,
+            &intents,
+            &received,
+            self.clock.now(),
+        )
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -382,10 +425,10 @@ impl Device {
     }
 
     fn rules(&self) -> Result<view::Rules, DeviceError> {
-        let inner = self.lock()?;
+        let mut inner = self.lock()?;
         let circ = inner.circ()?.ok_or(DeviceError::NoData)?;
-        let calendar = inner.calendar()?.ok_or(DeviceError::NoData)?;
-        view::Rules::new(circ, &calendar, self.clock.now())
+        let (calendar, policy) = inner.calendar()?.ok_or(DeviceError::NoData)?;
+        Ok(view::Rules::new(circ, &calendar, policy, self.clock.now()))
     }
 
     // ---- intents ------------------------------------------------------------

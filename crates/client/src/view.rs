@@ -120,16 +120,15 @@ pub struct Rules {
 }
 
 impl Rules {
-    pub fn new(circ: Circ, calendar: &Calendar, now: Millis) -> Result<Rules, DeviceError> {
-        let policy = calendar.parsed_policy()?;
+    pub fn new(circ: Circ, calendar: &Calendar, policy: Policy, now: Millis) -> Rules {
         let today = local_day(now, policy.library.utc_offset_minutes);
-        Ok(Rules {
+        Rules {
             policy,
             circ,
             events: calendar.events.clone(),
             today,
             now,
-        })
+        }
     }
 
     fn loan(&self, copy: &str) -> Result<&LoanDoc, Reason> {
@@ -218,11 +217,12 @@ fn day(s: &str) -> Option<NaiveDate> {
 pub(crate) fn build(
     circ: &Circ,
     calendar: &Calendar,
+    policy: Policy,
     intents: &[(String, Result<Intent, String>)],
     received: &BTreeSet<String>,
     now: Millis,
 ) -> Result<AccountView, DeviceError> {
-    let rules = Rules::new(circ.clone(), calendar, now)?;
+    let rules = Rules::new(circ.clone(), calendar, policy, now);
     let today = rules.today;
     let patron = circ.patron_facts()?;
     let pending: Vec<PendingView> = intents
