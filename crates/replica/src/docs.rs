@@ -193,8 +193,46 @@ fn put_if_changed<T: Reconcile + PartialEq>(
     Ok(())
 }
 
-/// Brings the map at `key` from `old` to `new`, touching changed entries only.
-fn sync_map<T: Reconcile + PartialEq>(
+/// Writes only the fields of a struct that changed, so a hold moving from
+/// `queued` to `waiting` is one or two operations, not a rewrite.
+pub trait FieldDiff {
+    fn put_changed(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &automerge::ObjId,
+    ) -> Result<(), ReplicaError>;
+}
+
+macro_rules! field_diff {
+    ($($t:ty { $($f:ident),* $(,)? })*) => {$(
+        impl FieldDiff for $t {
+            fn put_changed(&self, old: &Self, doc: &mut AutoCommit, obj: &automerge::ObjId) -> Result<(), ReplicaError> {
+                $(
+                    if self.$f != old.$f {
+                        reconcile_prop(doc, obj, stringify!($f), &self.$f)?;
+                    }
+                )*
+                Ok(())
+            }
+        }
+    )*};
+}
+
+field_diff! {
+    PatronDoc { card, name, patron_type, status, expires, home_branch, fines_owed }
+    LoanDoc { title_id, title, author, item_type, collection, branch, checked_out, due, renewals_used, renewals_allowed, others_waiting, fine }
+    HoldDoc { title_id, title, author, status, position, queue_len, copies, pickup_branch, pickup_by, suspended_until, placed_at, estimated_wait_days }
+    RegistrationDoc { status, position }
+    OutcomeDoc { kind, status, reason, text_id, text_en, due, position, decided_at, items }
+    HistoryDoc { title_id, title, checked_out, returned }
+    EventDoc { title_id, title_en, description_id, description_en, category, branch, place, online_url, start, end, capacity, seats_taken, waitlist, audience, accessibility }
+    VanStopDoc { place, weekday, start_time, end_time, from, until }
+}
+
+/// Brings the map at `key` from `old` to `new`, touching changed entries
+/// (and, in them, changed fields) only.
+fn sync_map<T: Reconcile + PartialEq + FieldDiff>(
     doc: &mut AutoCommit,
     key: &str,
     old: Option<&BTreeMap<String, T>>,
@@ -207,8 +245,15 @@ fn sync_map<T: Reconcile + PartialEq>(
     let empty = BTreeMap::new();
     let old = old.unwrap_or(&empty);
     for (k, v) in new {
-        if old.get(k) != Some(v) {
-            reconcile_prop(doc, &obj, k.as_str(), v)?;
+        match old.get(k) {
+            Some(o) if o == v => {}
+            Some(o) => match doc.get(&obj, k.as_str())? {
+                Some((automerge::Value::Object(ObjType::Map), entry)) => {
+                    v.put_changed(o, doc, &entry)?
+                }
+                _ => reconcile_prop(doc, &obj, k.as_str(), v)?,
+            },
+            None => reconcile_prop(doc, &obj, k.as_str(), v)?,
         }
     }
     for k in old.keys().filter(|k| !new.contains_key(*k)) {
@@ -246,7 +291,12 @@ impl Circ {
         if old.is_none() {
             reconcile_prop(doc, ROOT, "schema", SCHEMA)?;
         }
-        put_if_changed(doc, "patron", old.map(|o| &o.patron), &self.patron)?;
+        match (old, doc.get(ROOT, "patron")?) {
+            (Some(o), Some((automerge::Value::Object(ObjType::Map), id))) => {
+                self.patron.put_changed(&o.patron, doc, &id)?
+            }
+            _ => reconcile_prop(doc, ROOT, "patron", &self.patron)?,
+        }
         sync_map(doc, "loans", old.map(|o| &o.loans), &self.loans)?;
         sync_map(doc, "holds", old.map(|o| &o.holds), &self.holds)?;
         sync_map(

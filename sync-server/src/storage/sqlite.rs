@@ -249,7 +249,8 @@ impl SqliteStorage {
         p: impl rusqlite::Params,
         f: impl FnOnce(&Row) -> rusqlite::Result<T>,
     ) -> StoreResult<Option<T>> {
-        self.conn.query_row(sql, p, f).optional().map_err(db)
+        let mut st = self.conn.prepare_cached(sql).map_err(db)?;
+        st.query_row(p, f).optional().map_err(db)
     }
 
     fn many<T>(
