@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -21,15 +24,29 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn dependencies(manifest: &str) -> Vec<String> {
     let text = std::fs::read_to_string(root().join(manifest)).unwrap();
     let doc: toml::Table = text.parse().unwrap();
-    doc.get("dependencies").and_then(|d| d.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default()
+    doc.get("dependencies")
+        .and_then(|d| d.as_table())
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
 fn the_pure_core_pulls_in_no_io() {
-    let forbidden = ["tokio", "reqwest", "rusqlite", "axum", "tauri", "getrandom", "notify-rust"];
+    let forbidden = [
+        "tokio",
+        "reqwest",
+        "rusqlite",
+        "axum",
+        "tauri",
+        "getrandom",
+        "notify-rust",
+    ];
     for manifest in ["crates/domain/Cargo.toml", "crates/replica/Cargo.toml"] {
         for dep in dependencies(manifest) {
-            assert!(!forbidden.contains(&dep.as_str()), "{manifest} depends on {dep}");
+            assert!(
+                !forbidden.contains(&dep.as_str()),
+                "{manifest} depends on {dep}"
+            );
         }
     }
 }
@@ -45,7 +62,11 @@ fn rules_and_replica_logic_never_read_a_clock() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for needle in ["SystemTime::now", "Utc::now", "Local::now", "Instant::now"] {
-            assert!(!text.contains(needle), "{} reads the clock ({needle})", f.display());
+            assert!(
+                !text.contains(needle),
+                "{} reads the clock ({needle})",
+                f.display()
+            );
         }
     }
 }
@@ -59,8 +80,18 @@ fn sql_lives_in_the_storage_modules() {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();
-        for needle in ["SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "rusqlite::"] {
-            assert!(!text.contains(needle), "{} contains SQL ({needle})", f.display());
+        for needle in [
+            "SELECT ",
+            "INSERT INTO",
+            "UPDATE ",
+            "DELETE FROM",
+            "rusqlite::",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} contains SQL ({needle})",
+                f.display()
+            );
         }
     }
 }
