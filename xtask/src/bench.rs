@@ -257,7 +257,7 @@ async fn run() -> anyhow::Result<()> {
     let devices_cpu_before = cpu_secs_of("self")?;
     let start = Instant::now();
     let mut tasks = vec![];
-    for d in devices.iter().cloned() {
+    for d in devices.clone() {
         tasks.push(tokio::spawn(async move {
             let mut decided = 0usize;
             let v = d.view()?;

@@ -136,8 +136,10 @@ struct Inner {
     /// persisted states, as automerge advises) and when documents reload.
     live: BTreeMap<DocKind, State>,
     circ_cache: Option<(Vec<ChangeHash>, Option<Circ>)>,
-    calendar_cache: Option<(Vec<ChangeHash>, Option<(Calendar, pustaka_domain::Policy)>)>,
+    calendar_cache: Option<(Vec<ChangeHash>, Option<CalendarAndPolicy>)>,
 }
+
+type CalendarAndPolicy = (Calendar, pustaka_domain::Policy);
 
 pub struct Device {
     inner: Mutex<Inner>,

@@ -79,7 +79,18 @@ pub fn receive(
 }
 
 /// The next message for the peer, encoded, if there is anything to say.
+///
+/// A change the peer explicitly asks for is sent again even if this session
+/// sent it before: the peer may have lost it (a server holding a change
+/// whose dependency had not arrived yet keeps it only in memory, and a
+/// restart drops it). Without this, automerge's "already sent" set would
+/// leave both sides asking and refusing until the session ends.
 pub fn generate(doc: &mut AutoCommit, state: &mut State) -> Option<Vec<u8>> {
+    if let Some(need) = &state.their_need {
+        for h in need {
+            state.sent_hashes.remove(h);
+        }
+    }
     doc.sync().generate_sync_message(state).map(Message::encode)
 }
 
@@ -160,6 +171,55 @@ mod tests {
         }
         let (v, _) = server.get(ROOT, "due").unwrap().unwrap();
         assert_eq!(v.as_str(), Some("2026-12-01"));
+    }
+
+    #[test]
+    fn a_change_the_peer_lost_is_sent_again_when_it_asks() {
+        use automerge::sync::{BloomFilter, Have};
+        let limits = Limits::default();
+        let mut client = AutoCommit::new();
+        for i in 0..10 {
+            client.put(ROOT, format!("k{i}"), i).unwrap();
+            client.commit();
+        }
+        let mut server = AutoCommit::new();
+        let (mut ss, mut cs) = (State::new(), State::new());
+        until_quiet(&mut server, &mut ss, &mut client, &mut cs);
+        let base = server.get_heads();
+        client.put(ROOT, "x", 1).unwrap();
+        client.commit();
+        let x = client.get_heads()[0];
+        client.put(ROOT, "y", 2).unwrap();
+        client.commit();
+        // A Bloom-filter false positive: the client believes the server has X,
+        // so it sends only Y, which the server cannot apply and holds in memory.
+        cs.their_heads = Some(base.clone());
+        cs.their_need = Some(vec![]);
+        cs.their_have = Some(vec![Have {
+            last_sync: base.clone(),
+            bloom: BloomFilter::from_hashes([x].iter()),
+        }]);
+        let stored = server.save();
+        let persisted = persist_state(&ss);
+        let m = generate(&mut client, &mut cs).unwrap();
+        receive(&mut server, &mut ss, &m, &limits).unwrap();
+        assert_eq!(server.get_heads(), base);
+        // The server restarts from what it had stored: Y is gone.
+        let mut server = AutoCommit::load(&stored).unwrap();
+        let mut ss = restore_state(Some(&persisted), false).unwrap();
+        for _ in 0..8 {
+            if let Some(m) = generate(&mut server, &mut ss) {
+                receive(&mut client, &mut cs, &m, &limits).unwrap();
+            }
+            if let Some(m) = generate(&mut client, &mut cs) {
+                receive(&mut server, &mut ss, &m, &limits).unwrap();
+            }
+        }
+        assert_eq!(
+            server.get_heads(),
+            client.get_heads(),
+            "the lost changes were sent again"
+        );
     }
 
     #[test]
