@@ -253,6 +253,26 @@ async fn run() -> anyhow::Result<()> {
         ),
         None => None,
     };
+    // PUSTAKA_PERF_DEVICES=FILE records the devices (this process) likewise.
+    let perf_devices = match std::env::var_os("PUSTAKA_PERF_DEVICES") {
+        Some(out) => Some(
+            Command::new("perf")
+                .args([
+                    "record",
+                    "-F",
+                    "299",
+                    "--call-graph",
+                    "dwarf,16384",
+                    "-p",
+                    &std::process::id().to_string(),
+                    "-o",
+                ])
+                .arg(out)
+                .stderr(Stdio::null())
+                .spawn()?,
+        ),
+        None => None,
+    };
     let cpu_before = server.cpu_secs()?;
     let devices_cpu_before = cpu_secs_of("self")?;
     let start = Instant::now();
@@ -284,7 +304,7 @@ async fn run() -> anyhow::Result<()> {
     let elapsed = start.elapsed().as_secs_f64();
     let server_cpu = server.cpu_secs()? - cpu_before;
     let devices_cpu = cpu_secs_of("self")? - devices_cpu_before;
-    if let Some(mut p) = perf {
+    for mut p in perf.into_iter().chain(perf_devices) {
         let _ = Command::new("kill")
             .args(["-INT", &p.id().to_string()])
             .status();

@@ -428,7 +428,7 @@ impl Device {
 
     fn rules(&self) -> Result<view::Rules, DeviceError> {
         let mut inner = self.lock()?;
-        let circ = inner.circ()?.ok_or(DeviceError::NoData)?;
+        let circ = Circ::read_facts(&inner.doc(DocKind::Circ)?.doc)?.ok_or(DeviceError::NoData)?;
         let (calendar, policy) = inner.calendar()?.ok_or(DeviceError::NoData)?;
         Ok(view::Rules::new(circ, &calendar, policy, self.clock.now()))
     }

@@ -286,6 +286,22 @@ impl Circ {
         }))
     }
 
+    /// What the rules need (patron, loans, holds, registrations), without
+    /// the outcomes and history, which only grow and no rule reads.
+    pub fn read_facts(doc: &AutoCommit) -> Result<Option<Circ>, ReplicaError> {
+        if !check_schema(doc)? {
+            return Ok(None);
+        }
+        Ok(Some(Circ {
+            patron: hydrate_prop(doc, ROOT, "patron")?,
+            loans: map_at(doc, "loans")?,
+            holds: map_at(doc, "holds")?,
+            registrations: map_at(doc, "registrations")?,
+            outcomes: BTreeMap::new(),
+            history: BTreeMap::new(),
+        }))
+    }
+
     /// Writes `self` over `old` (what the document holds now).
     pub fn write(&self, doc: &mut AutoCommit, old: Option<&Circ>) -> Result<(), ReplicaError> {
         if old.is_none() {

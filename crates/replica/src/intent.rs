@@ -6,7 +6,7 @@
 //! start the document independently never create conflicting containers.
 
 use automerge::{AutoCommit, ROOT, ReadDoc};
-use autosurgeon::{Hydrate, Reconcile, hydrate_prop, reconcile_prop};
+use autosurgeon::{Hydrate, Reconcile, hydrate_prop};
 use chrono::NaiveDate;
 use pustaka_domain::Millis;
 use uuid::Uuid;
@@ -224,8 +224,29 @@ pub fn uuid_v7(now: Millis, rand: [u8; 10]) -> Uuid {
 }
 
 /// Appends an intent. Intents are never edited or removed by a device.
+/// Written field by field (a new map under a new key): the same shape
+/// [`IntentDoc`] hydrates strictly, without reconciling against nothing.
 pub fn append_intent(doc: &mut AutoCommit, intent: &Intent) -> Result<(), ReplicaError> {
-    reconcile_prop(doc, ROOT, intent.id.to_string().as_str(), intent.to_doc())?;
+    use automerge::{ObjType, ScalarValue, transaction::Transactable};
+    let d = intent.to_doc();
+    let obj = doc.put_object(ROOT, intent.id.to_string(), ObjType::Map)?;
+    doc.put(&obj, "kind", d.kind)?;
+    doc.put(&obj, "created_at", d.created_at)?;
+    doc.put(&obj, "device", d.device)?;
+    for (name, value) in [
+        ("copy", d.copy),
+        ("seen_due", d.seen_due),
+        ("title", d.title),
+        ("branch", d.branch),
+        ("hold", d.hold),
+        ("until", d.until),
+        ("event", d.event),
+    ] {
+        match value {
+            Some(v) => doc.put(&obj, name, v)?,
+            None => doc.put(&obj, name, ScalarValue::Null)?,
+        }
+    }
     Ok(())
 }
 
@@ -254,6 +275,7 @@ pub fn read_intents_with_keys(
 mod tests {
     use super::*;
     use automerge::{AutoCommit, transaction::Transactable};
+    use autosurgeon::reconcile_prop;
 
     fn kinds() -> Vec<IntentKind> {
         let d: NaiveDate = "2026-12-01".parse().unwrap();
