@@ -297,7 +297,13 @@ impl Device {
             transport: Transport::new(),
             clock,
             kick: Notify::new(),
-            limits: Limits::default(),
+            // Message size and change-count limits still guard the device;
+            // the whole-document size is the library's to bound, and
+            // skipping it spares a copy of the document per message.
+            limits: Limits {
+                max_doc_bytes: usize::MAX,
+                ..Limits::default()
+            },
         })
     }
 

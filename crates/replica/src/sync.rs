@@ -51,8 +51,11 @@ pub fn carries_payload(bytes: &[u8]) -> bool {
     Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty() || !m.need.is_empty())
 }
 
-/// Applies a peer's message. On error the document is left as it was: the
-/// caller works on a fork and keeps it only on success.
+/// Applies a peer's message. When it would change the document and a
+/// document size limit is set, it is applied to a fork that replaces the
+/// document only on success, so a refused message leaves nothing behind.
+/// Messages that change nothing (heads, needs, or changes a read-only state
+/// ignores) skip the fork.
 pub fn receive(
     doc: &mut AutoCommit,
     state: &mut State,
@@ -60,6 +63,13 @@ pub fn receive(
     limits: &Limits,
 ) -> Result<(), ReplicaError> {
     let msg = decode_message(bytes, limits)?;
+    let changes_doc = !msg.changes.is_empty() && !state.read_only;
+    if !changes_doc || limits.max_doc_bytes == usize::MAX {
+        return doc
+            .sync()
+            .receive_sync_message(state, msg)
+            .map_err(|e| ReplicaError::Decode(e.to_string()));
+    }
     let mut trial = doc.fork();
     let mut trial_state = state.clone();
     trial
