@@ -577,7 +577,7 @@ impl Hub {
                 });
             }
             self.put_dirty(&m.doc, d);
-            states.insert(m.doc.clone(), state);
+            states.insert(m.doc.clone(), (state, persisted));
             replies.push((m.doc, Some(kind), error));
         }
         // Decide what the patron asked for, in UUIDv7 (creation) order. Only
@@ -624,13 +624,18 @@ impl Hub {
         for (doc, kind, error) in replies {
             let message = match (kind, &error) {
                 (Some(_), None) => {
-                    let (Some(state), Some(d)) = (states.get_mut(&doc), self.dirty.get_mut(&doc))
+                    let (Some((state, persisted)), Some(d)) =
+                        (states.get_mut(&doc), self.dirty.get_mut(&doc))
                     else {
                         return Err(ApiError::Internal("sync state lost".into()));
                     };
                     let msg = rsync::generate(&mut d.doc, state);
-                    self.store
-                        .put_sync_state(&device, &doc, &rsync::persist_state(state))?;
+                    // Unchanged states (most documents, most requests) are
+                    // not written again.
+                    let encoded = rsync::persist_state(state);
+                    if persisted.as_deref() != Some(encoded.as_slice()) {
+                        self.store.put_sync_state(&device, &doc, &encoded)?;
+                    }
                     msg
                 }
                 _ => None,
