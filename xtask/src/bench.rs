@@ -75,6 +75,29 @@ fn cpu_secs_of(pid: &str) -> anyhow::Result<f64> {
     Ok((field(11) + field(12)) / 100.0)
 }
 
+/// Starts `perf record` on `pid` when the variable `var` names an output file.
+fn perf_record(var: &str, pid: u32) -> anyhow::Result<Option<Child>> {
+    let Some(out) = std::env::var_os(var) else {
+        return Ok(None);
+    };
+    let child = Command::new("perf")
+        .args([
+            "record",
+            "-F",
+            "299",
+            "--call-graph",
+            "dwarf,16384",
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
+        .arg(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting perf")?;
+    Ok(Some(child))
+}
+
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -233,46 +256,10 @@ async fn run() -> anyhow::Result<()> {
     let rss_after = server.rss_kb()?;
 
     // Intents with durable acknowledgement, all patrons at once.
-    // PUSTAKA_PERF=FILE records a CPU profile of the server for this phase.
-    let perf = match std::env::var_os("PUSTAKA_PERF") {
-        Some(out) => Some(
-            Command::new("perf")
-                .args([
-                    "record",
-                    "-F",
-                    "299",
-                    "--call-graph",
-                    "dwarf,16384",
-                    "-p",
-                    &server.child.id().to_string(),
-                    "-o",
-                ])
-                .arg(out)
-                .stderr(Stdio::null())
-                .spawn()?,
-        ),
-        None => None,
-    };
-    // PUSTAKA_PERF_DEVICES=FILE records the devices (this process) likewise.
-    let perf_devices = match std::env::var_os("PUSTAKA_PERF_DEVICES") {
-        Some(out) => Some(
-            Command::new("perf")
-                .args([
-                    "record",
-                    "-F",
-                    "299",
-                    "--call-graph",
-                    "dwarf,16384",
-                    "-p",
-                    &std::process::id().to_string(),
-                    "-o",
-                ])
-                .arg(out)
-                .stderr(Stdio::null())
-                .spawn()?,
-        ),
-        None => None,
-    };
+    // PUSTAKA_PERF=FILE records a CPU profile of the server for this phase,
+    // PUSTAKA_PERF_DEVICES=FILE one of the devices (this process).
+    let perf = perf_record("PUSTAKA_PERF", server.child.id())?;
+    let perf_devices = perf_record("PUSTAKA_PERF_DEVICES", std::process::id())?;
     let cpu_before = server.cpu_secs()?;
     let devices_cpu_before = cpu_secs_of("self")?;
     let start = Instant::now();

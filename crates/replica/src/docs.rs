@@ -273,17 +273,12 @@ pub fn outcome_keys(doc: &AutoCommit) -> std::collections::BTreeSet<String> {
 impl Circ {
     /// Reads a patron's `circ`; `None` before the first sync.
     pub fn read(doc: &AutoCommit) -> Result<Option<Circ>, ReplicaError> {
-        if !check_schema(doc)? {
+        let Some(mut circ) = Circ::read_facts(doc)? else {
             return Ok(None);
-        }
-        Ok(Some(Circ {
-            patron: hydrate_prop(doc, ROOT, "patron")?,
-            loans: map_at(doc, "loans")?,
-            holds: map_at(doc, "holds")?,
-            registrations: map_at(doc, "registrations")?,
-            outcomes: map_at(doc, "outcomes")?,
-            history: map_at(doc, "history")?,
-        }))
+        };
+        circ.outcomes = map_at(doc, "outcomes")?;
+        circ.history = map_at(doc, "history")?;
+        Ok(Some(circ))
     }
 
     /// What the rules need (patron, loans, holds, registrations), without
