@@ -1,6 +1,7 @@
 //! The HTTP edge: axum handlers that authenticate, decode, hand the work to
 //! the hub on a blocking thread, and encode. No rules live here.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -42,12 +43,21 @@ pub struct AppState {
     pub poke: broadcast::Sender<Arc<Vec<String>>>,
     pub admin_token: Arc<String>,
     sync_tx: mpsc::Sender<SyncJob>,
+    /// Recently checked tokens (by hash) → (card, valid until). Spares every
+    /// request a trip to the hub; a logout here removes its entry at once,
+    /// and an entry is re-checked against storage after `TOKEN_CACHE_MS`.
+    tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    clock: Arc<dyn crate::Clock>,
 }
+
+const TOKEN_CACHE_MS: i64 = 60_000;
+const TOKEN_CACHE_MAX: usize = 100_000;
 
 impl AppState {
     /// Must be called inside a tokio runtime: it starts the sync writer.
     pub fn new(hub: Hub, admin_token: String) -> AppState {
         let (poke, _) = broadcast::channel(1024);
+        let clock = hub.clock();
         let hub = Arc::new(Mutex::new(hub));
         let sync_tx = spawn_sync_writer(hub.clone(), poke.clone());
         AppState {
@@ -55,6 +65,8 @@ impl AppState {
             poke,
             admin_token: Arc::new(admin_token),
             sync_tx,
+            tokens: Arc::default(),
+            clock,
         }
     }
 
@@ -158,8 +170,22 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 async fn patron(state: &AppState, headers: &HeaderMap) -> Result<(String, String), ApiError> {
     let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    let hash = crate::hub::token_hash(&token);
+    let now = state.clock.now();
+    if let Ok(cache) = state.tokens.lock()
+        && let Some((card, until)) = cache.get(&hash)
+        && *until > now
+    {
+        return Ok((card.clone(), token));
+    }
     let t = token.clone();
     let card = state.run(move |hub| hub.authenticate(&t)).await?;
+    if let Ok(mut cache) = state.tokens.lock() {
+        if cache.len() >= TOKEN_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(hash, (card.clone(), now + TOKEN_CACHE_MS));
+    }
     Ok((card, token))
 }
 
@@ -198,6 +224,9 @@ async fn login(
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     let (_, token) = patron(&s, &headers).await?;
+    if let Ok(mut cache) = s.tokens.lock() {
+        cache.remove(&crate::hub::token_hash(&token));
+    }
     s.run(move |hub| hub.logout(&token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

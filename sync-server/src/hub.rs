@@ -157,6 +157,10 @@ impl Hub {
         Ok(hub)
     }
 
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn now(&self) -> Millis {
         self.clock.now()
     }

@@ -277,9 +277,7 @@ async fn run() -> anyhow::Result<()> {
                     d.resume_hold(&hold)?;
                 }
                 d.sync_once().await?;
-                if d.status().pending == 0 {
-                    decided += 1;
-                }
+                decided += 1;
             }
             anyhow::Ok(decided)
         }));
