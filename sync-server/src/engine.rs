@@ -50,12 +50,19 @@ pub struct Ctx<'a> {
 pub struct Effects {
     pub patrons: BTreeSet<String>,
     pub calendar: bool,
+    /// Outcomes recorded in this transaction, per patron card: the
+    /// projection adds them to the outcomes the document already shows
+    /// instead of reading every outcome again.
+    pub outcomes: BTreeMap<String, Vec<(String, OutcomeDoc)>>,
 }
 
 impl Effects {
     pub fn merge(&mut self, other: Effects) {
         self.patrons.extend(other.patrons);
         self.calendar |= other.calendar;
+        for (card, mut list) in other.outcomes {
+            self.outcomes.entry(card).or_default().append(&mut list);
+        }
     }
 }
 
@@ -183,7 +190,7 @@ impl<'a> Ctx<'a> {
         };
         outcome.kind = kind;
         outcome.decided_at = self.now;
-        self.record(&intent.id.to_string(), card, &outcome)?;
+        self.record(&intent.id.to_string(), card, &outcome, fx)?;
         Ok(outcome)
     }
 
@@ -206,13 +213,23 @@ impl<'a> Ctx<'a> {
             decided_at: self.now,
             ..Default::default()
         };
-        self.record(key, card, &outcome)
+        self.record(key, card, &outcome, fx)
     }
 
-    fn record(&mut self, key: &str, card: &str, outcome: &OutcomeDoc) -> EngineResult<()> {
+    fn record(
+        &mut self,
+        key: &str,
+        card: &str,
+        outcome: &OutcomeDoc,
+        fx: &mut Effects,
+    ) -> EngineResult<()> {
         let json =
             serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.insert_outcome(key, card, self.now, &json)?;
+        fx.outcomes
+            .entry(card.to_string())
+            .or_default()
+            .push((key.to_string(), outcome.clone()));
         Ok(())
     }
 
@@ -825,7 +842,15 @@ impl<'a> Ctx<'a> {
 
     // ---- projections --------------------------------------------------
 
-    pub fn project_circ(&self, card: &str) -> EngineResult<Circ> {
+    /// The patron's `circ` from the facts. `shown` is what the document
+    /// holds now, if known: its outcomes (immutable once written) plus
+    /// `recorded` are used instead of reading every outcome from storage.
+    pub fn project_circ(
+        &self,
+        card: &str,
+        shown: Option<&Circ>,
+        recorded: &[(String, OutcomeDoc)],
+    ) -> EngineResult<Circ> {
         let p = self.patron(card)?;
         let facts = self.patron_facts(&p)?;
         let mut circ = Circ {
@@ -921,10 +946,18 @@ impl<'a> Ctx<'a> {
                 },
             );
         }
-        for (id, json) in self.store.outcomes_of(card)? {
-            let o: OutcomeDoc = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("outcome {id}: {e}")))?;
-            circ.outcomes.insert(id, o);
+        match shown {
+            Some(c) => {
+                circ.outcomes = c.outcomes.clone();
+                circ.outcomes.extend(recorded.iter().cloned());
+            }
+            None => {
+                for (id, json) in self.store.outcomes_of(card)? {
+                    let o: OutcomeDoc = serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("outcome {id}: {e}")))?;
+                    circ.outcomes.insert(id, o);
+                }
+            }
         }
         for l in self.store.returned_loans_of(card, 50)? {
             let (_, title) = self.copy_and_title(&l.copy)?;

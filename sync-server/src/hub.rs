@@ -295,12 +295,14 @@ impl Hub {
     }
 
     fn project(&mut self, fx: &Effects) -> Result<(), ApiError> {
+        let none = Vec::new();
         for card in &fx.patrons {
             let Some(p) = self.store.patron(card)? else {
                 continue;
             };
-            let circ = self.ctx().project_circ(card)?;
             let mut d = self.take(&p.circ_doc, DocKind::Circ)?;
+            let recorded = fx.outcomes.get(card).unwrap_or(&none);
+            let circ = self.ctx().project_circ(card, d.circ.as_ref(), recorded)?;
             circ.write(&mut d.doc, d.circ.as_ref())
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             d.circ = Some(circ);
