@@ -568,22 +568,36 @@ impl Device {
             Err(e) => Err(e),
         };
         let mut inner = self.lock()?;
+        let was_online = inner.online;
         match &r {
             Ok(()) => {
                 inner.online = true;
                 inner.last_error = None;
-                inner
-                    .store
-                    .set("last_synced", &self.clock.now().to_string())?;
             }
             Err(e) => {
                 inner.online = !matches!(e, DeviceError::Offline(_));
                 inner.last_error = Some(e.to_string());
             }
         }
-        inner
-            .store
-            .set("online", if inner.online { "1" } else { "0" })?;
+        // One small transaction for the status the app shows after a restart.
+        inner.store.begin()?;
+        let saved = (|| {
+            if r.is_ok() {
+                inner
+                    .store
+                    .set("last_synced", &self.clock.now().to_string())?;
+            }
+            if inner.online != was_online || r.is_ok() {
+                inner
+                    .store
+                    .set("online", if inner.online { "1" } else { "0" })?;
+            }
+            inner.store.commit()
+        })();
+        if saved.is_err() {
+            inner.store.rollback();
+        }
+        saved?;
         r.map(|_| report)
     }
 
@@ -687,9 +701,12 @@ impl Device {
                 }
                 for kind in DocKind::ALL {
                     if let Some(s) = states.get(&kind) {
-                        inner
-                            .store
-                            .put_sync_state(doc_id(&dir, kind), &rsync::persist_state(s))?;
+                        let id = doc_id(&dir, kind);
+                        let encoded = rsync::persist_state(s);
+                        // Most documents' shared heads did not move.
+                        if inner.store.sync_state(id)?.as_deref() != Some(encoded.as_slice()) {
+                            inner.store.put_sync_state(id, &encoded)?;
+                        }
                     }
                 }
                 // Everything the server's intents heads cover is stored there.
