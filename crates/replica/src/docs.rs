@@ -202,6 +202,20 @@ pub trait FieldDiff {
         doc: &mut AutoCommit,
         obj: &automerge::ObjId,
     ) -> Result<(), ReplicaError>;
+
+    /// Writes a new entry under `key` of `parent`.
+    fn put_new(
+        &self,
+        doc: &mut AutoCommit,
+        parent: &automerge::ObjId,
+        key: &str,
+    ) -> Result<(), ReplicaError>
+    where
+        Self: Reconcile + Sized,
+    {
+        reconcile_prop(doc, parent, key, self)?;
+        Ok(())
+    }
 }
 
 macro_rules! field_diff {
@@ -224,15 +238,72 @@ field_diff! {
     LoanDoc { title_id, title, author, item_type, collection, branch, checked_out, due, renewals_used, renewals_allowed, others_waiting, fine }
     HoldDoc { title_id, title, author, status, position, queue_len, copies, pickup_branch, pickup_by, suspended_until, placed_at, estimated_wait_days }
     RegistrationDoc { status, position }
-    OutcomeDoc { kind, status, reason, text_id, text_en, due, position, decided_at, items }
     HistoryDoc { title_id, title, checked_out, returned }
     EventDoc { title_id, title_en, description_id, description_en, category, branch, place, online_url, start, end, capacity, seats_taken, waitlist, audience, accessibility }
     VanStopDoc { place, weekday, start_time, end_time, from, until }
 }
 
+impl FieldDiff for OutcomeDoc {
+    fn put_changed(
+        &self,
+        old: &Self,
+        doc: &mut AutoCommit,
+        obj: &automerge::ObjId,
+    ) -> Result<(), ReplicaError> {
+        // Outcomes are written once; a change (never expected) rewrites it.
+        if self != old {
+            reconcile_prop(doc, obj, "kind", &self.kind)?;
+            reconcile_prop(doc, obj, "status", &self.status)?;
+            reconcile_prop(doc, obj, "reason", &self.reason)?;
+            reconcile_prop(doc, obj, "text_id", &self.text_id)?;
+            reconcile_prop(doc, obj, "text_en", &self.text_en)?;
+            reconcile_prop(doc, obj, "due", &self.due)?;
+            reconcile_prop(doc, obj, "position", self.position)?;
+            reconcile_prop(doc, obj, "decided_at", self.decided_at)?;
+            reconcile_prop(doc, obj, "items", &self.items)?;
+        }
+        Ok(())
+    }
+
+    /// One outcome per decided intent: written with plain puts (the hot
+    /// path of every decision), in the shape `Hydrate` reads back.
+    fn put_new(
+        &self,
+        doc: &mut AutoCommit,
+        parent: &automerge::ObjId,
+        key: &str,
+    ) -> Result<(), ReplicaError> {
+        use automerge::ScalarValue;
+        let opt = |v: &Option<String>| {
+            v.as_ref()
+                .map_or(ScalarValue::Null, |s| ScalarValue::Str(s.as_str().into()))
+        };
+        let obj = doc.put_object(parent, key, ObjType::Map)?;
+        doc.put(&obj, "kind", self.kind.as_str())?;
+        doc.put(&obj, "status", self.status.as_str())?;
+        doc.put(&obj, "reason", opt(&self.reason))?;
+        doc.put(&obj, "text_id", self.text_id.as_str())?;
+        doc.put(&obj, "text_en", self.text_en.as_str())?;
+        doc.put(&obj, "due", opt(&self.due))?;
+        doc.put(
+            &obj,
+            "position",
+            self.position
+                .map_or(ScalarValue::Null, |p| ScalarValue::Uint(u64::from(p))),
+        )?;
+        doc.put(&obj, "decided_at", self.decided_at)?;
+        if self.items.is_empty() {
+            doc.put_object(&obj, "items", ObjType::Map)?;
+        } else {
+            reconcile_prop(doc, &obj, "items", &self.items)?;
+        }
+        Ok(())
+    }
+}
+
 /// Brings the map at `key` from `old` to `new`, touching changed entries
 /// (and, in them, changed fields) only.
-fn sync_map<T: Reconcile + PartialEq + FieldDiff>(
+fn sync_map<T: Reconcile + PartialEq + FieldDiff + Sized>(
     doc: &mut AutoCommit,
     key: &str,
     old: Option<&BTreeMap<String, T>>,
@@ -253,7 +324,7 @@ fn sync_map<T: Reconcile + PartialEq + FieldDiff>(
                 }
                 _ => reconcile_prop(doc, &obj, k.as_str(), v)?,
             },
-            None => reconcile_prop(doc, &obj, k.as_str(), v)?,
+            None => v.put_new(doc, &obj, k.as_str())?,
         }
     }
     for k in old.keys().filter(|k| !new.contains_key(*k)) {
@@ -426,6 +497,47 @@ mod tests {
         };
         c.loans.insert("C1".into(), loan("2026-11-15"));
         c
+    }
+
+    #[test]
+    fn outcomes_written_with_plain_puts_read_back_strictly() {
+        let mut doc = AutoCommit::new();
+        let c = circ();
+        c.write(&mut doc, None).unwrap();
+        let mut c2 = c.clone();
+        let mut items = BTreeMap::new();
+        items.insert(
+            "C1".to_string(),
+            ItemOutcomeDoc {
+                status: "rejected".into(),
+                reason: Some("too_soon".into()),
+                due: None,
+            },
+        );
+        c2.outcomes.insert(
+            "a".into(),
+            OutcomeDoc {
+                kind: "renew".into(),
+                status: "accepted".into(),
+                due: Some("2026-12-01".into()),
+                position: None,
+                decided_at: 5,
+                ..Default::default()
+            },
+        );
+        c2.outcomes.insert(
+            "b".into(),
+            OutcomeDoc {
+                kind: "place_hold".into(),
+                status: "accepted".into(),
+                reason: Some("x".into()),
+                position: Some(3),
+                items,
+                ..Default::default()
+            },
+        );
+        c2.write(&mut doc, Some(&c)).unwrap();
+        assert_eq!(Circ::read(&doc).unwrap(), Some(c2));
     }
 
     #[test]
