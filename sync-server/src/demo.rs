@@ -14,8 +14,8 @@ use pustaka_domain::Millis;
 use crate::clock::{Clock, ManualClock, local_day};
 use crate::engine::EngineError;
 use crate::error::ApiError;
-use crate::http::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
 use crate::hub::{Hub, NewPatron};
+use crate::librarian::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
 use crate::storage::VanStopRow;
 
 pub const DEMO_POLICY: &str = include_str!("../../assets/demo/policy.toml");

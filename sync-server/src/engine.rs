@@ -56,16 +56,6 @@ pub struct Effects {
     pub outcomes: BTreeMap<String, Vec<(String, OutcomeDoc)>>,
 }
 
-impl Effects {
-    pub fn merge(&mut self, other: Effects) {
-        self.patrons.extend(other.patrons);
-        self.calendar |= other.calendar;
-        for (card, mut list) in other.outcomes {
-            self.outcomes.entry(card).or_default().append(&mut list);
-        }
-    }
-}
-
 pub const CONFIRMED: &str = "confirmed";
 pub const WAITLISTED: &str = "waitlisted";
 

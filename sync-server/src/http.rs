@@ -23,7 +23,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use crate::catalog;
 use crate::error::ApiError;
 use crate::hub::{Hub, LoginOk, NewPatron};
-use crate::storage::{CopyRow, CopyStatus, EventRow, TitleRow};
+use crate::librarian::{EventIn, NewTitle, add_title, upsert_event};
 
 /// Largest sync body accepted (the envelope of all of a patron's documents).
 pub const MAX_SYNC_BODY: usize = 4 * 1024 * 1024;
@@ -375,75 +375,6 @@ async fn admin_add_patron(
     Ok(StatusCode::CREATED)
 }
 
-#[derive(Deserialize, Serialize, Clone)]
-pub struct NewCopy {
-    pub barcode: String,
-    pub branch: String,
-    pub shelf: String,
-}
-
-#[derive(Deserialize, Serialize, Clone)]
-pub struct NewTitle {
-    pub id: String,
-    pub title: String,
-    pub author: String,
-    pub year: Option<i32>,
-    pub language: String,
-    #[serde(default)]
-    pub subjects: String,
-    pub isbn: Option<String>,
-    pub item_type: String,
-    pub collection: Option<String>,
-    #[serde(default)]
-    pub copies: Vec<NewCopy>,
-}
-
-pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
-    if hub.policy().item_type(&t.item_type).is_none() {
-        return Err(ApiError::Malformed(format!(
-            "unknown item type `{}`",
-            t.item_type
-        )));
-    }
-    for c in &t.copies {
-        if hub.policy().branch(&c.branch).is_none() {
-            return Err(ApiError::Malformed(format!(
-                "unknown branch `{}`",
-                c.branch
-            )));
-        }
-    }
-    hub.with_engine(move |ctx, _| {
-        ctx.store.upsert_title(&TitleRow {
-            id: t.id.clone(),
-            title: t.title,
-            author: t.author,
-            year: t.year,
-            language: t.language,
-            subjects: t.subjects,
-            isbn: t.isbn,
-            item_type: t.item_type,
-            collection: t.collection,
-        })?;
-        for c in t.copies {
-            let status = ctx
-                .store
-                .copy(&c.barcode)?
-                .map_or(CopyStatus::Available, |old| old.status);
-            ctx.store.upsert_copy(&CopyRow {
-                barcode: c.barcode,
-                title_id: t.id.clone(),
-                branch: c.branch,
-                shelf: c.shelf,
-                status,
-                hold_id: None,
-            })?;
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
 async fn admin_add_title(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -508,72 +439,6 @@ async fn admin_checkin(
     Ok(Json(
         serde_json::json!({ "copy": copy.barcode, "status": copy.status.code(), "hold": copy.hold_id }),
     ))
-}
-
-#[derive(Deserialize, Serialize, Clone)]
-pub struct EventIn {
-    pub id: String,
-    pub title_id: String,
-    pub title_en: String,
-    #[serde(default)]
-    pub description_id: String,
-    #[serde(default)]
-    pub description_en: String,
-    pub category: String,
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub place: String,
-    pub online_url: Option<String>,
-    pub start: i64,
-    pub end: i64,
-    pub capacity: u32,
-    #[serde(default)]
-    pub audience: String,
-    #[serde(default)]
-    pub accessibility: String,
-}
-
-pub const EVENT_CATEGORIES: &[&str] =
-    &["storytelling", "literacy", "seminar", "webinar", "book_van"];
-
-pub fn upsert_event(hub: &mut Hub, e: EventIn) -> Result<Vec<String>, ApiError> {
-    if !EVENT_CATEGORIES.contains(&e.category.as_str()) {
-        return Err(ApiError::Malformed(format!(
-            "category must be one of {}",
-            EVENT_CATEGORIES.join(", ")
-        )));
-    }
-    if e.end < e.start || e.id.is_empty() || e.id.len() > 64 {
-        return Err(ApiError::Malformed(
-            "an event needs an id and must end after it starts".into(),
-        ));
-    }
-    if let Some(b) = &e.branch
-        && hub.policy().branch(b).is_none()
-    {
-        return Err(ApiError::Malformed(format!("unknown branch `{b}`")));
-    }
-    let (_, changed) = hub.with_engine(move |ctx, fx| {
-        ctx.store.upsert_event(&EventRow {
-            id: e.id,
-            title_id: e.title_id,
-            title_en: e.title_en,
-            description_id: e.description_id,
-            description_en: e.description_en,
-            category: e.category,
-            branch: e.branch,
-            place: e.place,
-            online_url: e.online_url,
-            start: e.start,
-            end: e.end,
-            capacity: e.capacity,
-            audience: e.audience,
-            accessibility: e.accessibility,
-        })?;
-        fx.calendar = true;
-        Ok(())
-    })?;
-    Ok(changed)
 }
 
 async fn admin_upsert_event(

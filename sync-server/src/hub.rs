@@ -181,16 +181,6 @@ impl Hub {
         self.store.as_ref()
     }
 
-    /// Caps how many documents stay loaded in memory.
-    pub fn set_cache_capacity(&mut self, n: usize) {
-        self.cache
-            .resize(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN));
-    }
-
-    pub fn cached_docs(&self) -> usize {
-        self.cache.len()
-    }
-
     // ---- documents ------------------------------------------------------
 
     fn take(&mut self, id: &str, kind: DocKind) -> Result<CachedDoc, ApiError> {

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod librarian;
 pub mod storage;
 
 use std::net::SocketAddr;

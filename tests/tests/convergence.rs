@@ -53,8 +53,8 @@ use pustaka_replica::sync::{self as rsync, Limits};
 use pustaka_replica::wire::{self, Directory, DocMessage, SyncRequest};
 use pustaka_replica::{Calendar, Circ, DocKind, Intent, IntentKind, OutcomeDoc};
 use pustaka_sync::error::ApiError;
-use pustaka_sync::http::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
 use pustaka_sync::hub::NewPatron;
+use pustaka_sync::librarian::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
 use pustaka_sync::storage::sqlite::SqliteStorage;
 use pustaka_sync::{Clock, Hub, ManualClock};
 

@@ -211,16 +211,4 @@ impl Store {
             .execute_batch("BEGIN; DELETE FROM docs; DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM account WHERE key != 'device_id'; COMMIT;")
             .map_err(db)
     }
-
-    pub fn file_bytes(&self) -> Result<u64, DeviceError> {
-        let pages: i64 = self
-            .conn
-            .pragma_query_value(None, "page_count", |r| r.get(0))
-            .map_err(db)?;
-        let size: i64 = self
-            .conn
-            .pragma_query_value(None, "page_size", |r| r.get(0))
-            .map_err(db)?;
-        Ok((pages * size).max(0) as u64)
-    }
 }

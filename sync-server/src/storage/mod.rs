@@ -254,5 +254,4 @@ pub trait Storage: Send {
     fn replace_doc_snapshot(&mut self, id: &str, snapshot: &[u8]) -> StoreResult<()>;
     fn sync_state(&self, device: &str, doc: &str) -> StoreResult<Option<Vec<u8>>>;
     fn put_sync_state(&mut self, device: &str, doc: &str, state: &[u8]) -> StoreResult<()>;
-    fn size_bytes(&self) -> StoreResult<u64>;
 }

@@ -726,18 +726,6 @@ impl Storage for SqliteStorage {
             params![device, doc, state],
         ).map(|_| ())
     }
-
-    fn size_bytes(&self) -> StoreResult<u64> {
-        let pages: i64 = self
-            .conn
-            .pragma_query_value(None, "page_count", |r| r.get(0))
-            .map_err(db)?;
-        let size: i64 = self
-            .conn
-            .pragma_query_value(None, "page_size", |r| r.get(0))
-            .map_err(db)?;
-        Ok((pages * size).max(0) as u64)
-    }
 }
 
 #[cfg(test)]
