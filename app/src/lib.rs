@@ -1,4 +1,263 @@
-//! Pustaka's patron UI.
+//! Pustaka's patron UI: one [`Route`] enum, a view per screen, props-only
+//! view components, hooks for state and backend calls.
 //!
-//! Skeleton: the Dioxus screens arrive with the app issue. The crate is in the
-//! workspace now so the layout (`app → ipc → domain`) is fixed from the start.
+//! Data flow: the shell owns the replica. Screens read it through typed
+//! commands ([`pustaka_ipc::Command`]) over a [`Backend`]; the shell's
+//! `changed` event bumps [`Ctx::revision`], which refetches what is shown.
+//! Actions record intents and return at once: they sync when they can.
+
+#![allow(non_snake_case)] // Dioxus components are PascalCase functions.
+
+pub mod backend;
+pub mod components;
+pub mod fake;
+pub mod i18n;
+pub mod screens;
+#[cfg(target_arch = "wasm32")]
+pub mod tauri;
+
+use dioxus::prelude::*;
+use pustaka_ipc::{
+    Changed, Command, EVENT_CHANGED, EVENT_OPEN_LINK, GetSession, IpcError, OpenLink, Session,
+    SyncStatus,
+};
+
+pub use backend::{Backend, Transport};
+pub use i18n::{Lang, T};
+use screens::{Card, Catalogue, Events, Holds, Home, Loans, Settings, Title};
+
+#[derive(Routable, Clone, PartialEq, Debug)]
+#[rustfmt::skip]
+pub enum Route {
+    #[layout(Frame)]
+        #[route("/")]
+        Home {},
+        #[route("/loans")]
+        Loans {},
+        #[route("/holds")]
+        Holds {},
+        #[route("/catalogue")]
+        Catalogue {},
+        #[route("/title/:id")]
+        Title { id: String },
+        #[route("/events")]
+        Events {},
+        #[route("/card")]
+        Card {},
+        #[route("/settings")]
+        Settings {},
+    #[end_layout]
+    #[route("/:..rest")]
+    NotFound { rest: Vec<String> },
+}
+
+/// A `pustaka://title/<id>` link (or the library's https form) as a route.
+pub fn route_for_link(url: &str) -> Option<Route> {
+    let rest = url
+        .strip_prefix("pustaka://")
+        .or_else(|| url.split_once("/pustaka/").map(|(_, r)| r))?;
+    let id = rest.strip_prefix("title/")?.trim_end_matches('/');
+    (!id.is_empty() && id.len() <= 64 && !id.contains('/')).then(|| Route::Title { id: id.into() })
+}
+
+/// What the last action said, shown in a polite live region.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Done(&'static str),
+    Failed(IpcError),
+    Text(String),
+}
+
+/// App-wide state, provided once by [`Shell`].
+#[derive(Clone, Copy, PartialEq)]
+pub struct Ctx {
+    pub session: Signal<Option<Result<Session, IpcError>>>,
+    pub status: Signal<SyncStatus>,
+    pub revision: Signal<u64>,
+    pub lang: Signal<Lang>,
+    pub notice: Signal<Option<Notice>>,
+    pub link: Signal<Option<String>>,
+    pub utc_offset: Signal<i32>,
+}
+
+impl Ctx {
+    pub fn t(&self) -> T {
+        T::new(*self.lang.read())
+    }
+
+    /// Refetch what the screens show.
+    pub fn bump(&mut self) {
+        let r = *self.revision.peek();
+        self.revision.set(r + 1);
+    }
+
+    pub fn offline(&self) -> bool {
+        !self.status.read().online
+    }
+}
+
+pub fn use_ctx() -> Ctx {
+    use_context::<Ctx>()
+}
+
+pub fn use_backend() -> Backend {
+    use_context::<Backend>()
+}
+
+/// Fetches `command` now and again whenever the shell reports a change.
+pub fn use_query<C>(command: impl Fn() -> C + 'static) -> Resource<Result<C::Response, IpcError>>
+where
+    C: Command + 'static,
+    C::Response: 'static,
+{
+    let backend = use_backend();
+    let ctx = use_ctx();
+    use_resource(move || {
+        let _ = (ctx.revision)();
+        let b = backend.clone();
+        let c = command();
+        async move { b.call(&c).await }
+    })
+}
+
+/// Runs an action; on success shows `done` and refetches, else the reason.
+pub fn act<C: Command + 'static>(backend: Backend, mut ctx: Ctx, command: C, done: &'static str) {
+    spawn(async move {
+        match backend.call(&command).await {
+            Ok(_) => {
+                ctx.notice.set(Some(Notice::Done(done)));
+                ctx.bump();
+            }
+            Err(e) => ctx.notice.set(Some(Notice::Failed(e))),
+        }
+    });
+}
+
+/// Provides the app-wide state (used by [`Shell`] and by headless tests).
+pub fn use_provide_ctx(session: Option<Result<Session, IpcError>>, lang: Lang) -> Ctx {
+    use_context_provider(|| Ctx {
+        status: Signal::new(match &session {
+            Some(Ok(s)) => s.status.clone(),
+            _ => SyncStatus::default(),
+        }),
+        session: Signal::new(session),
+        revision: Signal::new(0),
+        lang: Signal::new(lang),
+        notice: Signal::new(None),
+        link: Signal::new(None),
+        utc_offset: Signal::new(7 * 60),
+    })
+}
+
+/// The root: provides the backend and state, follows the shell's events.
+#[component]
+pub fn Shell(backend: Backend) -> Element {
+    let backend = use_context_provider(|| backend);
+    let mut ctx = use_provide_ctx(None, Lang::Id);
+    use_hook(move || {
+        let b = backend.clone();
+        b.listen(EVENT_CHANGED, move |c: Changed| {
+            let mut ctx = ctx;
+            ctx.status.set(c.status);
+            ctx.revision.set(c.revision);
+        });
+        b.listen(EVENT_OPEN_LINK, move |l: OpenLink| {
+            let mut ctx = ctx;
+            ctx.link.set(Some(l.url))
+        });
+        spawn(async move {
+            let s = b.call(&GetSession {}).await;
+            if let Ok(s) = &s {
+                ctx.lang.set(Lang::parse(&s.settings.language));
+                ctx.status.set(s.status.clone());
+                if let Some(url) = &s.opened_with {
+                    ctx.link.set(Some(url.clone()));
+                }
+            }
+            ctx.session.set(Some(s));
+        });
+    });
+    rsx! {
+        Router::<Route> {}
+    }
+}
+
+/// The frame around every signed-in screen: skip link, status, navigation.
+#[component]
+fn Frame() -> Element {
+    let ctx = use_ctx();
+    let t = ctx.t();
+    let nav = navigator();
+    let route = use_route::<Route>();
+    use_effect(move || {
+        let link = (ctx.link)();
+        if let Some(route) = link.as_deref().and_then(route_for_link) {
+            nav.push(route);
+        }
+    });
+    let lang = t.lang.code();
+    let session = ctx.session.read().clone();
+    match session {
+        None => rsx! {
+            div { class: "splash", lang, role: "status", "aria-live": "polite", {t.t("app-loading")} }
+        },
+        Some(Err(e)) => rsx! {
+            div { class: "splash", lang, role: "alert",
+                h1 { {t.t("app-name")} }
+                p { {t.t("error-device")} }
+                p { class: "muted", "{e}" }
+            }
+        },
+        Some(Ok(s)) if !s.signed_in => rsx! {
+            div { lang, screens::signin::SignIn { session: s } }
+        },
+        Some(Ok(_)) => {
+            rsx! {
+                div { class: "app", lang,
+                    a { class: "skip-link", href: "#content", {t.t("skip-to-content")} }
+                    header { class: "topbar",
+                        span { class: "brand", {t.t("app-name")} }
+                        components::StatusBar { t: t.clone(), status: (ctx.status)(), utc_offset: (ctx.utc_offset)() }
+                    }
+                    components::NavBar { t: t.clone(), current: route }
+                    main { id: "content", tabindex: "-1",
+                        components::NoticeBar { t: t.clone(), notice: (ctx.notice)() }
+                        Outlet::<Route> {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn NotFound(rest: Vec<String>) -> Element {
+    let t = use_ctx().t();
+    rsx! {
+        main { id: "content", class: "screen",
+            h1 { {t.t("not-found")} }
+            Link { to: Route::Home {}, {t.t("nav-home")} }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_open_titles_and_nothing_else() {
+        assert_eq!(
+            route_for_link("pustaka://title/T42"),
+            Some(Route::Title { id: "T42".into() })
+        );
+        assert_eq!(
+            route_for_link("https://perpustakaan.singkawangkota.go.id/pustaka/title/T42"),
+            Some(Route::Title { id: "T42".into() })
+        );
+        assert_eq!(route_for_link("pustaka://title/"), None);
+        assert_eq!(route_for_link("pustaka://title/a/b"), None);
+        assert_eq!(route_for_link("https://example.org/title/T1"), None);
+        assert_eq!(route_for_link("pustaka://loan/C1"), None);
+    }
+}

@@ -3,49 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+pub use pustaka_ipc::{BranchAvailability, CopyInfo, TitleDetails, TitleSummary};
 
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::storage::{CopyStatus, SearchFilter, TitleRow};
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct BranchAvailability {
-    pub branch: String,
-    pub available: u32,
-    pub total: u32,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct TitleSummary {
-    pub id: String,
-    pub title: String,
-    pub author: String,
-    pub year: Option<i32>,
-    pub language: String,
-    pub item_type: String,
-    pub availability: Vec<BranchAvailability>,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct CopyInfo {
-    pub barcode: String,
-    pub branch: String,
-    pub shelf: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct TitleDetails {
-    #[serde(flatten)]
-    pub summary: TitleSummary,
-    pub subjects: Vec<String>,
-    pub isbn: Option<String>,
-    pub collection: Option<String>,
-    pub formats: Vec<String>,
-    pub copies: Vec<CopyInfo>,
-    pub holds: u32,
-}
 
 fn summary(hub: &Hub, t: &TitleRow) -> Result<TitleSummary, ApiError> {
     let mut per: BTreeMap<String, (u32, u32)> = BTreeMap::new();

@@ -95,3 +95,55 @@ fn sql_lives_in_the_storage_modules() {
         }
     }
 }
+
+#[test]
+fn only_the_tauri_transport_touches_the_tauri_global() {
+    let mut files = vec![];
+    rust_files(&root().join("app/src"), &mut files);
+    assert!(files.len() > 5, "app sources not found");
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        if f.ends_with("tauri.rs") {
+            assert!(
+                text.contains("__TAURI__"),
+                "tauri.rs no longer talks to the shell?"
+            );
+            continue;
+        }
+        assert!(
+            !text.contains("__TAURI__"),
+            "{} touches window.__TAURI__: go through the Backend",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn every_ipc_command_has_a_shell_handler() {
+    let ipc = std::fs::read_to_string(root().join("crates/ipc/src/lib.rs")).expect("ipc");
+    let shell = std::fs::read_to_string(root().join("src-tauri/src/lib.rs")).expect("shell");
+    let commands =
+        std::fs::read_to_string(root().join("src-tauri/src/commands.rs")).expect("commands");
+    let mut n = 0;
+    for line in ipc.lines() {
+        // `command!(Name = "wire" -> ...` or the macro's first line.
+        if let Some(rest) = line.split_once(" = \"").map(|(_, r)| r)
+            && line
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_uppercase())
+        {
+            let wire = &rest[..rest.find('"').unwrap_or(0)];
+            assert!(
+                commands.contains(&format!("pub fn {wire}("))
+                    || commands.contains(&format!("pub async fn {wire}(")),
+                "no handler for `{wire}`"
+            );
+            assert!(
+                shell.contains(&format!("commands::{wire},")),
+                "`{wire}` is not registered"
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 19, "found only {n} commands: is the scan broken?");
+}

@@ -7,6 +7,9 @@
 //!   table and, as the last line, one JSON object.
 
 mod bench;
+mod e2e;
+mod startup;
+mod webdriver;
 
 use std::process::Command;
 
@@ -24,11 +27,91 @@ fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(crate) fn run_in(dir: &std::path::Path, cmd: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ (cd {}) {cmd} {}", dir.display(), args.join(" "));
+    let status = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .with_context(|| format!("starting {cmd}"))?;
+    if !status.success() {
+        bail!("`{cmd} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The wasm-bindgen CLI must match the crate exactly (pinned in app/Cargo.toml).
+const WASM_BINDGEN: &str = "0.2.106";
+
+fn ensure_wasm_bindgen() -> anyhow::Result<()> {
+    let ok = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(WASM_BINDGEN))
+        .unwrap_or(false);
+    if !ok {
+        // Without --locked: one locked dependency is not offered by the registry here.
+        run(
+            "cargo",
+            &[
+                "install",
+                "wasm-bindgen-cli",
+                "--version",
+                &format!("={WASM_BINDGEN}"),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds the Dioxus UI to `app/dist` (wasm + wasm-bindgen + static files).
+pub(crate) fn ui() -> anyhow::Result<()> {
+    run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
+    ensure_wasm_bindgen()?;
+    run(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "pustaka-app",
+            "--bin",
+            "pustaka-app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--release",
+        ],
+    )?;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dist = root.join("app/dist");
+    let wasm = bench::target_dir().join("wasm32-unknown-unknown/release/pustaka-app.wasm");
+    run(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "pustaka-app",
+            "--out-dir",
+            dist.to_str().unwrap_or("app/dist"),
+            wasm.to_str().unwrap_or_default(),
+        ],
+    )?;
+    for entry in std::fs::read_dir(root.join("app/static"))? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), dist.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
 fn ci() -> anyhow::Result<()> {
     // Idempotent: present on a warm machine, installed on a fresh one.
     run("rustup", &["component", "add", "rustfmt", "clippy"])?;
     run("rustup", &["target", "add", "wasm32-unknown-unknown"])?;
     run("cargo", &["fmt", "--all", "--check"])?;
+    // The desktop crate embeds the built UI: build it before anything
+    // compiles that crate.
+    ui()?;
     run(
         "cargo",
         &[
@@ -52,6 +135,9 @@ fn ci() -> anyhow::Result<()> {
             "wasm32-unknown-unknown",
         ],
     )?;
+    // The app in a real window against a real server.
+    e2e::build()?;
+    tokio::runtime::Runtime::new()?.block_on(e2e::run())?;
     Ok(())
 }
 
@@ -68,6 +154,7 @@ fn demo() -> anyhow::Result<()> {
             "pustaka-client",
         ],
     )?;
+    e2e::build()?;
     let bin = bench::target_dir().join("release");
     let listen = std::env::var("PUSTAKA_LISTEN").unwrap_or_else(|_| "127.0.0.1:7878".into());
     let mut server = Command::new(bin.join("pustaka-sync"))
@@ -91,35 +178,37 @@ fn demo() -> anyhow::Result<()> {
         bail!("pustaka-sync demo did not start listening on {listen}");
     }
     let url = format!("http://{listen}");
-    let device = bin.join("pustaka-device");
-    let db = "data/demo-device.db";
-    run(
-        device.to_str().unwrap_or("pustaka-device"),
-        &[
-            "--db", db, "login", "--server", &url, "--card", "1001", "--pin", "1234",
-        ],
-    )?;
-    run(
-        device.to_str().unwrap_or("pustaka-device"),
-        &["--db", db, "status"],
-    )?;
     eprintln!();
     eprintln!("The demo library is serving on {url} (data in data/demo).");
-    eprintln!("The patron device (card 1001, PIN 1234) is signed in: data/demo-device.db");
-    eprintln!(
-        "  {} --db {db} show        # loans, holds, events, pending requests",
-        device.display()
-    );
-    eprintln!("  {} --db {db} renew B00071", device.display());
-    eprintln!(
-        "  {} --db {db} watch       # follow the live poke",
-        device.display()
-    );
-    eprintln!("Ctrl-C stops the server.");
-    let status = server.wait()?;
-    if !status.success() {
-        bail!("pustaka-sync demo exited: {status}");
+    eprintln!("Demo patron: card 1001, PIN 1234.");
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|d| !d.is_empty()));
+    if !has_display {
+        eprintln!("No display here: the desktop app needs a desktop session.");
+        eprintln!(
+            "The headless device still works: {}/pustaka-device --db data/demo-device.db login --server {url} --card 1001 --pin 1234",
+            bin.display()
+        );
+        eprintln!("Ctrl-C stops the server.");
+        let status = server.wait()?;
+        if !status.success() {
+            bail!("pustaka-sync demo exited: {status}");
+        }
+        return Ok(());
     }
+    // The desktop app, signed in to the demo library as card 1001.
+    let app = bench::target_dir().join("debug/pustaka");
+    eprintln!("Starting the Pustaka app (closing its window stops the server)...");
+    let status = Command::new(&app)
+        .env("PUSTAKA_SERVER", &url)
+        .env("PUSTAKA_DEMO_SIGN_IN", format!("{url} 1001 1234"))
+        .env("PUSTAKA_DATA_DIR", "data/demo-app")
+        .status()
+        .with_context(|| format!("starting {}", app.display()));
+    let _ = server.kill();
+    let _ = server.wait();
+    status?;
     Ok(())
 }
 
@@ -129,9 +218,18 @@ fn main() -> anyhow::Result<()> {
     match args.as_slice() {
         ["ci"] => ci(),
         ["demo"] => demo(),
+        ["ui"] => ui(),
+        ["e2e"] => {
+            e2e::build()?;
+            tokio::runtime::Runtime::new()?.block_on(e2e::run())
+        }
         ["bench", "sync"] => bench::sync(),
+        ["bench", "startup"] => {
+            e2e::build()?;
+            tokio::runtime::Runtime::new()?.block_on(startup::run())
+        }
         _ => {
-            eprintln!("usage: cargo xtask ci | demo | bench sync");
+            eprintln!("usage: cargo xtask ci | demo | ui | e2e | bench sync | bench startup");
             std::process::exit(2);
         }
     }

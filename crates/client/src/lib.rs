@@ -7,6 +7,8 @@
 //! sync loop with backoff that follows the server's live poke. The Tauri
 //! shell and the command-line device are thin layers over [`Device`].
 
+mod catalog;
+pub mod ics;
 pub mod store;
 pub mod transport;
 mod view;
@@ -106,15 +108,6 @@ pub struct SyncReport {
     pub replicas_reset: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct SyncStatus {
-    pub online: bool,
-    pub last_synced: Option<Millis>,
-    pub pending: usize,
-    pub last_error: Option<String>,
-    pub signed_in: bool,
-}
-
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Account {
     server: String,
@@ -147,6 +140,9 @@ pub struct Device {
     clock: Arc<dyn DeviceClock>,
     kick: Notify,
     limits: Limits,
+    /// Bumped after every sync attempt and local change; the shell
+    /// forwards it to the UI.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -304,6 +300,7 @@ impl Device {
                 max_doc_bytes: usize::MAX,
                 ..Limits::default()
             },
+            changes: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -311,6 +308,29 @@ impl Device {
         self.inner
             .lock()
             .map_err(|_| DeviceError::Storage("device state poisoned".into()))
+    }
+
+    /// A receiver that sees a new revision after every sync attempt and
+    /// every local change (intent recorded, sign-in, sign-out).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|r| *r += 1);
+    }
+
+    /// A device-local value (caches, preferences); removed at sign-out.
+    pub fn local_get(&self, key: &str) -> Result<Option<String>, DeviceError> {
+        self.lock()?.store.get(&format!("local:{key}"))
+    }
+
+    pub fn local_set(&self, key: &str, value: &str) -> Result<(), DeviceError> {
+        self.lock()?.store.set(&format!("local:{key}"), value)
+    }
+
+    pub(crate) fn transport_ref(&self) -> &Transport {
+        &self.transport
     }
 
     pub fn device_id(&self) -> Result<String, DeviceError> {
@@ -342,7 +362,21 @@ impl Device {
         });
         inner.save_account()?;
         inner.load_docs()?;
+        drop(inner);
+        self.changed();
         Ok(())
+    }
+
+    /// (server, card, name) of the patron signed in on this device.
+    pub fn signed_in_as(&self) -> Option<(String, String, String)> {
+        let inner = self.lock().ok()?;
+        let a = inner.account.as_ref()?;
+        Some((a.server.clone(), a.card.clone(), a.name.clone()))
+    }
+
+    /// The library's server this device is signed in to.
+    pub fn server(&self) -> Result<String, DeviceError> {
+        Ok(self.lock()?.account()?.server.clone())
     }
 
     /// Signs out and removes the patron's data from this device.
@@ -356,6 +390,8 @@ impl Device {
         inner.store.wipe()?;
         inner.account = None;
         inner.docs.clear();
+        drop(inner);
+        self.changed();
         Ok(())
     }
 
@@ -366,6 +402,7 @@ impl Device {
     /// Wakes the sync loop (after a local change, or on a poke).
     pub fn kick(&self) {
         self.kick.notify_one();
+        self.changed();
     }
 
     // ---- the read model ---------------------------------------------------
@@ -550,6 +587,12 @@ impl Device {
     /// then repairs a server-owned replica that diverged (a forged local
     /// change) by dropping it and fetching it again.
     pub async fn sync_once(&self) -> Result<SyncReport, DeviceError> {
+        let r = self.sync_session().await;
+        self.changed();
+        r
+    }
+
+    async fn sync_session(&self) -> Result<SyncReport, DeviceError> {
         let mut report = SyncReport::default();
         let r = self.sync_rounds(&mut report).await;
         let r = match r {
@@ -761,6 +804,12 @@ impl Device {
     /// Runs forever: syncs, then waits for a local change, a poke or the
     /// periodic timer; backs off (1 s doubling to 60 s) while offline.
     pub async fn run(self: Arc<Self>) {
+        self.run_with(Duration::from_secs(60)).await
+    }
+
+    /// [`Device::run`] with a different ceiling on the retry interval (an
+    /// app in the foreground retries sooner than a background process).
+    pub async fn run_with(self: Arc<Self>, max_backoff: Duration) {
         let poke = tokio::spawn(Self::follow_poke(self.clone()));
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -776,7 +825,7 @@ impl Device {
                 Err(e) => {
                     tracing::debug!("sync failed: {e}; retrying in {backoff:?}");
                     let _ = tokio::time::timeout(backoff, self.kick.notified()).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    backoff = (backoff * 2).min(max_backoff);
                 }
             }
             if poke.is_finished() {

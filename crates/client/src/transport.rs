@@ -91,6 +91,29 @@ impl Transport {
         })
     }
 
+    /// A public JSON read (the catalogue).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, DeviceError> {
+        let resp = self
+            .http
+            .get(url)
+            .query(query)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(offline)?;
+        if !resp.status().is_success() {
+            return Err(server_error(resp).await);
+        }
+        resp.json().await.map_err(|e| DeviceError::Server {
+            code: "bad_reply".into(),
+            message: e.to_string(),
+        })
+    }
+
     pub async fn logout(&self, server: &str, token: &str) -> Result<(), DeviceError> {
         let resp = self
             .http

@@ -4,111 +4,10 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use pustaka_domain::{HoldCounts, HoldStatus, Millis, Policy, Reason, TitleFacts, rules};
+pub use pustaka_ipc::views::*;
 use pustaka_replica::{Calendar, Circ, EventDoc, HoldDoc, Intent, IntentKind, LoanDoc, OutcomeDoc};
-use serde::Serialize;
 
 use crate::DeviceError;
-
-/// A loan as the patron sees it, with what renewing would do.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LoanView {
-    pub copy: String,
-    pub title_id: String,
-    pub title: String,
-    pub author: String,
-    pub branch: String,
-    pub due: NaiveDate,
-    pub days_left: i64,
-    pub overdue: bool,
-    pub renewals_used: u32,
-    pub renewals_left: u32,
-    pub fine: i64,
-    /// `None` when renewable now; otherwise why not (a stable code).
-    pub renew_blocked: Option<String>,
-    /// The due date a renewal today would give.
-    pub renew_preview: Option<NaiveDate>,
-    pub pending_renewal: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HoldView {
-    pub id: String,
-    pub title_id: String,
-    pub title: String,
-    pub status: String,
-    pub position: u32,
-    pub queue_len: u32,
-    pub copies: u32,
-    pub estimated_wait_days: u32,
-    pub pickup_branch: String,
-    pub pickup_by: Option<NaiveDate>,
-    pub suspended_until: Option<NaiveDate>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct EventView {
-    pub id: String,
-    pub title_id: String,
-    pub title_en: String,
-    pub category: String,
-    pub branch: Option<String>,
-    pub place: String,
-    pub start: Millis,
-    pub end: Millis,
-    pub capacity: u32,
-    pub seats_left: u32,
-    pub waitlist: u32,
-    /// `confirmed`, `waitlisted`, or none.
-    pub registration: Option<String>,
-    pub waitlist_position: Option<u32>,
-}
-
-/// Where a request stands, as the patron is told.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PendingState {
-    /// Stored on this device, not yet received by the library.
-    WaitingToSend,
-    /// The library has stored it and will decide.
-    ReceivedByLibrary,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PendingView {
-    pub id: String,
-    pub kind: String,
-    pub created_at: Millis,
-    pub state: PendingState,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct OutcomeView {
-    pub intent_id: String,
-    pub kind: String,
-    pub accepted: bool,
-    pub reason: Option<String>,
-    pub text_id: String,
-    pub text_en: String,
-    pub due: Option<String>,
-    pub position: Option<u32>,
-    pub decided_at: Millis,
-    /// Per-loan results of a renew-all: (copy, accepted, reason).
-    pub items: Vec<(String, bool, Option<String>)>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AccountView {
-    pub card: String,
-    pub name: String,
-    pub today: NaiveDate,
-    pub fines_owed: i64,
-    pub account_blocked: Option<String>,
-    pub loans: Vec<LoanView>,
-    pub holds: Vec<HoldView>,
-    pub events: Vec<EventView>,
-    pub pending: Vec<PendingView>,
-    pub outcomes: Vec<OutcomeView>,
-}
 
 /// The library's rules applied to this patron's replica, for pre-checks.
 pub struct Rules {
@@ -340,6 +239,20 @@ pub(crate) fn build(
         .collect();
     outcomes.sort_by_key(|o| std::cmp::Reverse(o.decided_at));
 
+    let mut history: Vec<HistoryView> = circ
+        .history
+        .values()
+        .filter_map(|h| {
+            Some(HistoryView {
+                title_id: h.title_id.clone(),
+                title: h.title.clone(),
+                checked_out: day(&h.checked_out)?,
+                returned: day(&h.returned)?,
+            })
+        })
+        .collect();
+    history.sort_by(|a, b| b.returned.cmp(&a.returned).then(a.title.cmp(&b.title)));
+
     Ok(AccountView {
         card: circ.patron.card.clone(),
         name: circ.patron.name.clone(),
@@ -353,6 +266,22 @@ pub(crate) fn build(
         events,
         pending,
         outcomes,
+        history,
+        branches: rules
+            .policy
+            .branches
+            .iter()
+            .map(|b| BranchInfo {
+                id: b.id.clone(),
+                name: b.name.clone(),
+                kind: match b.kind {
+                    pustaka_domain::policy::BranchKind::BookVan => "book_van".into(),
+                    _ => "branch".into(),
+                },
+                pickup: b.pickup_location,
+            })
+            .collect(),
+        utc_offset_minutes: rules.policy.library.utc_offset_minutes,
     })
 }
 

@@ -1,0 +1,294 @@
+use dioxus::prelude::*;
+use pustaka_ipc::{
+    AccountView, BranchInfo, GetTitle, IpcError, PlaceHold, RecentTitles, Search, TitleSummary,
+    TitleView,
+};
+
+use super::{ScreenHead, branch_name, not_ready, use_account};
+use crate::components::{Empty, ErrorBox, Load, Loading};
+use crate::{Route, T, act, use_backend, use_ctx, use_query};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchInput {
+    pub query: String,
+    pub branch: Option<String>,
+    pub available_only: bool,
+}
+
+#[component]
+pub fn Catalogue() -> Element {
+    let ctx = use_ctx();
+    let backend = use_backend();
+    let account = use_account();
+    let recent = use_query(|| RecentTitles {});
+    let mut results: Signal<Option<Load<Vec<TitleSummary>>>> = use_signal(|| None);
+    let branches = match &account {
+        Load::Ready(a) => a.branches.clone(),
+        _ => vec![],
+    };
+    let recent = Load::of(&recent.read());
+    rsx! {
+        CatalogueView {
+            t: ctx.t(),
+            results: results(),
+            recent,
+            branches,
+            offline: ctx.offline(),
+            on_search: move |s: SearchInput| {
+                let b = backend.clone();
+                results.set(Some(Load::Loading));
+                spawn(async move {
+                    let r = b
+                        .call(&Search { query: s.query, branch: s.branch, available_only: s.available_only })
+                        .await;
+                    results.set(Some(Load::of(&Some(r))));
+                });
+            },
+        }
+    }
+}
+
+#[component]
+pub fn CatalogueView(
+    t: T,
+    results: Option<Load<Vec<TitleSummary>>>,
+    recent: Load<Vec<TitleSummary>>,
+    branches: Vec<BranchInfo>,
+    offline: bool,
+    on_search: EventHandler<SearchInput>,
+) -> Element {
+    let mut query = use_signal(String::new);
+    let mut branch = use_signal(String::new);
+    let mut available = use_signal(|| false);
+    rsx! {
+        section { class: "screen catalogue",
+            ScreenHead { t: t.clone(), title: t.t("catalogue-title"), offline }
+            form {
+                class: "search",
+                role: "search",
+                onsubmit: move |e| {
+                    e.prevent_default();
+                    let q = query().trim().to_string();
+                    if !q.is_empty() {
+                        on_search.call(SearchInput {
+                            query: q,
+                            branch: Some(branch()).filter(|b| !b.is_empty()),
+                            available_only: available(),
+                        });
+                    }
+                },
+                label { r#for: "search-q", class: "visually-hidden", {t.t("catalogue-search-label")} }
+                input {
+                    id: "search-q",
+                    r#type: "search",
+                    placeholder: t.t("catalogue-search-placeholder"),
+                    value: "{query}",
+                    oninput: move |e| query.set(e.value()),
+                }
+                label { r#for: "search-branch", {t.t("catalogue-branch")} }
+                select { id: "search-branch", onchange: move |e| branch.set(e.value()),
+                    option { value: "", {t.t("filter-all-branches")} }
+                    for b in branches.iter() {
+                        option { key: "{b.id}", value: "{b.id}", "{b.name}" }
+                    }
+                }
+                label { class: "check",
+                    input { r#type: "checkbox", id: "search-available", checked: available(), onchange: move |e| available.set(e.checked()) }
+                    {t.t("catalogue-available-only")}
+                }
+                button { r#type: "submit", class: "primary", id: "search-go", {t.t("catalogue-search")} }
+            }
+            match results {
+                None => rsx! {},
+                Some(Load::Loading) => rsx! { Loading { t: t.clone() } },
+                Some(Load::Failed(e)) if e.code == "offline" => rsx! {
+                    p { class: "error-box", role: "alert", {t.t("catalogue-offline")} }
+                },
+                Some(Load::Failed(e)) => rsx! { ErrorBox { t: t.clone(), error: e } },
+                Some(Load::Ready(hits)) => rsx! {
+                    h2 { class: "visually-hidden", {t.t("catalogue-results")} }
+                    p { role: "status", {t.ta("catalogue-found", &[("n", hits.len().to_string())])} }
+                    ul { class: "cards", id: "search-results",
+                        for h in hits.iter() {
+                            TitleHit { key: "{h.id}", t: t.clone(), hit: h.clone(), branches: branches.clone() }
+                        }
+                    }
+                },
+            }
+            section { "aria-labelledby": "h-recent",
+                h2 { id: "h-recent", {t.t("catalogue-recent")} }
+                match recent {
+                    Load::Loading => rsx! { Loading { t: t.clone() } },
+                    Load::Failed(_) => rsx! { Empty { text: t.t("catalogue-recent-empty") } },
+                    Load::Ready(recent) if recent.is_empty() => rsx! { Empty { text: t.t("catalogue-recent-empty") } },
+                    Load::Ready(recent) => rsx! {
+                        ul { class: "cards",
+                            for h in recent.iter() {
+                                TitleHit { key: "{h.id}", t: t.clone(), hit: h.clone(), branches: branches.clone() }
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[component]
+fn TitleHit(t: T, hit: TitleSummary, branches: Vec<BranchInfo>) -> Element {
+    let h = hit;
+    let available: u32 = h.availability.iter().map(|a| a.available).sum();
+    rsx! {
+        li { class: "card hit", "data-title": "{h.id}",
+            h3 { crate::components::Go { to: Route::Title { id: h.id.clone() }, class: "title-link", "{h.title}" } }
+            p { class: "muted",
+                "{h.author}"
+                if let Some(y) = h.year { " · {y}" }
+                " · "
+                {t.t_or(&format!("format-{}", h.item_type), &h.item_type)}
+            }
+            p { class: if available > 0 { "avail yes" } else { "avail no" },
+                {if available > 0 { t.ta("avail-now", &[("n", available.to_string())]) } else { t.t("avail-none") }}
+            }
+            ul { class: "branches",
+                for a in h.availability.iter() {
+                    li { key: "{a.branch}",
+                        {t.ta("avail-branch", &[("branch", branch_name(&branches, &a.branch)), ("available", a.available.to_string()), ("total", a.total.to_string())])}
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[component]
+pub fn Title(id: String) -> Element {
+    let ctx = use_ctx();
+    let backend = use_backend();
+    let account = use_account();
+    let id2 = id.clone();
+    let res = use_query(move || GetTitle { id: id2.clone() });
+    let title = Load::of(&res.read());
+    rsx! {
+        TitlePage {
+            t: ctx.t(),
+            title,
+            account,
+            offline: ctx.offline(),
+            on_place_hold: move |(title, branch): (String, String)| {
+                act(backend.clone(), ctx, PlaceHold { title, branch }, "done-place-hold")
+            },
+        }
+    }
+}
+
+#[component]
+pub fn TitlePage(
+    t: T,
+    title: Load<TitleView>,
+    account: Load<AccountView>,
+    offline: bool,
+    on_place_hold: EventHandler<(String, String)>,
+) -> Element {
+    let heading = match &title {
+        Load::Ready(v) => v.details.summary.title.clone(),
+        _ => t.t("title-title"),
+    };
+    if let Some(e) = not_ready(&t, &title) {
+        let e = match &title {
+            Load::Failed(IpcError { code, .. }) if code == "offline" => {
+                rsx! { p { class: "error-box", role: "alert", {t.t("title-offline")} } }
+            }
+            _ => e,
+        };
+        return rsx! { section { class: "screen", ScreenHead { t: t.clone(), title: heading, offline } {e} } };
+    }
+    let Load::Ready(v) = title else {
+        return rsx! {};
+    };
+    let d = v.details;
+    let (branches, held, loaned) = match &account {
+        Load::Ready(a) => (
+            a.branches.clone(),
+            a.holds.iter().any(|h| h.title_id == d.summary.id),
+            a.loans.iter().any(|l| l.title_id == d.summary.id),
+        ),
+        _ => (vec![], false, false),
+    };
+    let first_pickup = branches
+        .iter()
+        .find(|b| b.pickup)
+        .map(|b| b.id.clone())
+        .unwrap_or_default();
+    let mut pickup = use_signal(|| first_pickup);
+    let title_id = d.summary.id.clone();
+    rsx! {
+        section { class: "screen title-page",
+            ScreenHead { t: t.clone(), title: heading, offline }
+            if v.from_cache {
+                p { class: "offline-banner", {t.t("title-from-cache")} }
+            }
+            p { class: "muted", "{d.summary.author}" if let Some(y) = d.summary.year { " · {y}" } }
+            dl { class: "facts",
+                dt { {t.t("title-format")} }
+                dd { {t.t_or(&format!("format-{}", d.summary.item_type), &d.summary.item_type)} }
+                if !d.formats.is_empty() {
+                    dt { {t.t("title-formats")} }
+                    dd { {d.formats.iter().map(|f| t.t_or(&format!("format-{f}"), f)).collect::<Vec<_>>().join(", ")} }
+                }
+                dt { {t.t("title-language")} }
+                dd { {t.t_or(&format!("language-{}", d.summary.language), &d.summary.language)} }
+                if let Some(isbn) = &d.isbn {
+                    dt { "ISBN" }
+                    dd { "{isbn}" }
+                }
+                if !d.subjects.is_empty() {
+                    dt { {t.t("title-subjects")} }
+                    dd { {d.subjects.join(" · ")} }
+                }
+                dt { {t.t("title-holds")} }
+                dd { "{d.holds}" }
+            }
+            table { class: "copies",
+                caption { {t.t("title-copies")} }
+                thead {
+                    tr {
+                        th { scope: "col", {t.t("title-branch")} }
+                        th { scope: "col", {t.t("title-shelf")} }
+                        th { scope: "col", {t.t("title-status")} }
+                    }
+                }
+                tbody {
+                    for c in d.copies.iter() {
+                        tr { key: "{c.barcode}",
+                            td { {branch_name(&branches, &c.branch)} }
+                            td { "{c.shelf}" }
+                            td { {t.t(&format!("copy-{}", c.status))} }
+                        }
+                    }
+                }
+            }
+            section { class: "place-hold", "aria-labelledby": "h-place-hold",
+                h2 { id: "h-place-hold", {t.t("title-place-hold")} }
+                if held {
+                    p { {t.t("title-already-held")} }
+                } else if loaned {
+                    p { {t.t("title-already-loaned")} }
+                } else {
+                    label { r#for: "hold-pickup", {t.t("title-pickup-branch")} }
+                    select { id: "hold-pickup", onchange: move |e| pickup.set(e.value()),
+                        for b in branches.iter().filter(|b| b.pickup) {
+                            option { key: "{b.id}", value: "{b.id}", "{b.name}" }
+                        }
+                    }
+                    button {
+                        id: "place-hold",
+                        class: "primary",
+                        onclick: move |_| on_place_hold.call((title_id.clone(), pickup())),
+                        {t.t("title-place-hold")}
+                    }
+                }
+            }
+        }
+    }
+}

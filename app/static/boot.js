@@ -1,0 +1,3 @@
+// Loads the Dioxus UI (wasm-bindgen output) into #main.
+import init from "./pustaka-app.js";
+init({ module_or_path: "./pustaka-app_bg.wasm" });

@@ -1,0 +1,232 @@
+//! Headless view tests: each screen rendered with a VirtualDom and SSR,
+//! its data coming through the real typed backend from a scripted fake
+//! transport, in every state: empty, loading, offline, error and full.
+
+#![allow(non_snake_case)]
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use dioxus::prelude::*;
+use pustaka_app::components::Load;
+use pustaka_app::fake::{self, FakeTransport};
+use pustaka_app::screens::{self, loans::LoansView};
+use pustaka_app::{Backend, Lang, T, use_provide_ctx};
+use pustaka_ipc::*;
+
+thread_local! {
+    static CASE: RefCell<Option<(FakeTransport, bool, Lang, fn() -> Element)>> = const { RefCell::new(None) };
+}
+
+fn Root() -> Element {
+    let (fake, online, lang, screen) = CASE.with(|c| c.borrow().clone()).expect("case set");
+    use_context_provider(|| Backend::new(fake));
+    let mut session = fake::session(true);
+    session.status = fake::status(online);
+    session.settings.language = lang.code().into();
+    use_provide_ctx(Some(Ok(session)), lang);
+    screen()
+}
+
+/// Renders `screen` with `fake` behind the backend. With `settle`, lets
+/// the backend's answers arrive first (otherwise: the loading state).
+fn render(
+    fake: FakeTransport,
+    online: bool,
+    lang: Lang,
+    screen: fn() -> Element,
+    settle: bool,
+) -> String {
+    CASE.with(|c| *c.borrow_mut() = Some((fake, online, lang, screen)));
+    let mut dom = VirtualDom::new(Root);
+    dom.rebuild_in_place();
+    if settle {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("rt");
+        rt.block_on(async {
+            for _ in 0..5 {
+                if tokio::time::timeout(Duration::from_millis(100), dom.wait_for_work())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                dom.render_immediate(&mut dioxus_core::NoOpMutations);
+            }
+        });
+    }
+    dioxus_ssr::render(&dom)
+}
+
+fn account(a: AccountView) -> FakeTransport {
+    let f = FakeTransport::new();
+    f.answer::<GetAccount>(Ok(a));
+    f.answer::<RecentTitles>(Ok(vec![fake::title().details.summary]));
+    f.answer::<GetTitle>(Ok(fake::title()));
+    f
+}
+
+fn failing(code: &str) -> FakeTransport {
+    let f = FakeTransport::new();
+    f.answer::<GetAccount>(Err(IpcError::new(code, "test")));
+    f.answer::<RecentTitles>(Err(IpcError::new(code, "test")));
+    f.answer::<GetTitle>(Err(IpcError::new(code, "test")));
+    f
+}
+
+fn Home() -> Element {
+    rsx! { screens::Home {} }
+}
+fn Loans() -> Element {
+    rsx! { screens::Loans {} }
+}
+fn Holds() -> Element {
+    rsx! { screens::Holds {} }
+}
+fn Catalogue() -> Element {
+    rsx! { screens::Catalogue {} }
+}
+fn Title() -> Element {
+    rsx! { screens::Title { id: "T0001".to_string() } }
+}
+fn Events() -> Element {
+    rsx! { screens::Events {} }
+}
+fn Card() -> Element {
+    rsx! { screens::Card {} }
+}
+fn Settings() -> Element {
+    rsx! { screens::Settings {} }
+}
+
+const SCREENS: [(&str, fn() -> Element); 8] = [
+    ("home", Home),
+    ("loans", Loans),
+    ("holds", Holds),
+    ("catalogue", Catalogue),
+    ("title", Title),
+    ("events", Events),
+    ("card", Card),
+    ("settings", Settings),
+];
+
+#[test]
+fn every_screen_renders_every_state_in_both_languages() {
+    for lang in [Lang::Id, Lang::En] {
+        let t = T::new(lang);
+        for (name, screen) in SCREENS {
+            let loading = render(account(fake::full_account()), true, lang, screen, false);
+            let full = render(account(fake::full_account()), true, lang, screen, true);
+            let empty = render(account(fake::empty_account()), true, lang, screen, true);
+            let offline = render(account(fake::full_account()), false, lang, screen, true);
+            let error = render(failing("no_data"), true, lang, screen, true);
+            for (state, html) in [
+                ("loading", &loading),
+                ("full", &full),
+                ("empty", &empty),
+                ("offline", &offline),
+                ("error", &error),
+            ] {
+                assert!(
+                    html.contains("<h1"),
+                    "{lang:?} {name} {state}: no heading in {html}"
+                );
+                // No raw translation key ever reaches the patron.
+                for key in [
+                    "loans-",
+                    "hold-",
+                    "event-",
+                    "catalogue-",
+                    "why-unknown",
+                    "settings-",
+                ] {
+                    assert!(
+                        !html.contains(&format!(">{key}")),
+                        "{lang:?} {name} {state}: raw key {key} in {html}"
+                    );
+                }
+            }
+            if name != "settings" {
+                assert!(
+                    loading.contains(&t.t("loading")),
+                    "{lang:?} {name}: loading state missing: {loading}"
+                );
+                assert!(
+                    error.contains(&t.t("error-no-data")) || name == "catalogue",
+                    "{lang:?} {name}: error state: {error}"
+                );
+                assert!(
+                    offline.contains(&t.t("offline-banner")) || name == "card",
+                    "{lang:?} {name}: offline banner: {offline}"
+                );
+            }
+            if name != "settings" && name != "title" && name != "catalogue" {
+                assert_ne!(full, empty, "{lang:?} {name}: full and empty look the same");
+            }
+        }
+    }
+}
+
+#[test]
+fn loans_explain_refusals_before_the_patron_tries() {
+    let html = render(account(fake::full_account()), true, Lang::Id, Loans, true);
+    let t = T::new(Lang::Id);
+    assert!(html.contains("Bumi Manusia"));
+    assert!(html.contains(&t.reason("on_hold_for_other")), "{html}");
+    // The blocked loan's button is disabled; the renewable one shows its preview.
+    assert!(
+        html.contains("Jika diperpanjang hari ini: jatuh tempo 9 Desember 2026"),
+        "{html}"
+    );
+    assert!(html.contains(&t.t("loan-renewal-pending")));
+    assert!(html.contains(&t.t("pending-waiting")));
+    let en = render(account(fake::full_account()), true, Lang::En, Loans, true);
+    assert!(
+        en.contains("Renewing today would make it due 9 December 2026"),
+        "{en}"
+    );
+    let empty = render(account(fake::empty_account()), true, Lang::Id, Loans, true);
+    assert!(empty.contains(&t.t("loans-empty")));
+}
+
+#[test]
+fn holds_events_and_card_show_what_patrons_asked_for() {
+    let t = T::new(Lang::En);
+    let holds = render(account(fake::full_account()), true, Lang::En, Holds, true);
+    assert!(holds.contains("Collect by 27 November 2026"), "{holds}");
+    assert!(holds.contains("Number 2 of 4 in the queue"), "{holds}");
+    let events = render(account(fake::full_account()), true, Lang::En, Events, true);
+    assert!(events.contains(&t.t("event-registered")), "{events}");
+    assert!(events.contains("Full · 2 on the waiting list"), "{events}");
+    let card = render(account(fake::full_account()), true, Lang::En, Card, true);
+    assert!(card.contains("<svg") && card.contains("1001"), "{card}");
+    let title = render(account(fake::full_account()), true, Lang::Id, Title, true);
+    assert!(
+        title.contains("899.221 TOE b") && title.contains("Perpustakaan Pusat"),
+        "{title}"
+    );
+}
+
+#[test]
+fn props_only_views_render_without_a_backend() {
+    fn View() -> Element {
+        rsx! {
+            LoansView {
+                t: T::new(Lang::Id),
+                account: Load::Failed(IpcError::new("offline", "x")),
+                offline: true,
+                on_renew: |_| {},
+                on_renew_all: |_| {},
+            }
+        }
+    }
+    let mut dom = VirtualDom::new(View);
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    assert!(
+        html.contains(&T::new(Lang::Id).t("error-offline")),
+        "{html}"
+    );
+}

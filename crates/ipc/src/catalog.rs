@@ -1,0 +1,41 @@
+//! Catalogue results as the server's JSON routes send them and the app shows them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BranchAvailability {
+    pub branch: String,
+    pub available: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TitleSummary {
+    pub id: String,
+    pub title: String,
+    pub author: String,
+    pub year: Option<i32>,
+    pub language: String,
+    pub item_type: String,
+    pub availability: Vec<BranchAvailability>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CopyInfo {
+    pub barcode: String,
+    pub branch: String,
+    pub shelf: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TitleDetails {
+    #[serde(flatten)]
+    pub summary: TitleSummary,
+    pub subjects: Vec<String>,
+    pub isbn: Option<String>,
+    pub collection: Option<String>,
+    pub formats: Vec<String>,
+    pub copies: Vec<CopyInfo>,
+    pub holds: u32,
+}

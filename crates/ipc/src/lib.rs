@@ -1,0 +1,210 @@
+//! The typed contract between the UI (`pustaka-app`, wasm), the Tauri shell
+//! (`pustaka-desktop`) and the server's JSON catalogue routes.
+//!
+//! Every command is a request struct implementing [`Command`]: its wire name
+//! and its response type live together, so the app's one `invoke` call and
+//! the shell's handler cannot disagree. Errors cross as [`IpcError`]
+//! (`{code, message}`); the shell pushes [`Changed`] on [`EVENT_CHANGED`]
+//! whenever the replica or the sync status moves. Pure serde: builds for
+//! wasm32 and the host alike.
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub mod catalog;
+pub mod views;
+
+pub use catalog::*;
+pub use views::*;
+
+/// Milliseconds since the Unix epoch (UTC).
+pub type Millis = i64;
+
+/// A command the UI sends to its backend.
+pub trait Command: Serialize + DeserializeOwned {
+    /// The name the shell registers the handler under.
+    const NAME: &'static str;
+    type Response: Serialize + DeserializeOwned;
+}
+
+/// An error as the UI receives it: a stable code to branch on and a
+/// message for logs. Texts for the patron come from the translation files
+/// keyed by `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> IpcError {
+        IpcError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for IpcError {}
+
+/// Emitted by the shell after every sync attempt and every local change.
+pub const EVENT_CHANGED: &str = "pustaka://changed";
+/// Emitted when the OS hands the app a `pustaka://` link.
+pub const EVENT_OPEN_LINK: &str = "pustaka://open-link";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changed {
+    pub status: SyncStatus,
+    /// Bumped on every change; the UI refetches when it moves.
+    pub revision: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenLink {
+    pub url: String,
+}
+
+/// Patron-chosen settings, kept on the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `id` (default) or `en`.
+    pub language: String,
+    /// Days before the due date to remind; default 3 and 1.
+    pub reminder_days: Vec<u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            language: "id".into(),
+            reminder_days: vec![3, 1],
+        }
+    }
+}
+
+/// What the app needs to know before its first screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub signed_in: bool,
+    pub server: Option<String>,
+    pub card: Option<String>,
+    pub name: Option<String>,
+    pub status: SyncStatus,
+    pub settings: Settings,
+    /// Where this device keeps the patron's data.
+    pub data_dir: String,
+    /// A `pustaka://` link the app was started with, if any.
+    pub opened_with: Option<String>,
+    /// Prefilled sign-in values (the demo passes them), never a PIN store.
+    pub suggested_server: Option<String>,
+}
+
+/// The id of a recorded request (an intent); it syncs when it can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requested {
+    pub id: String,
+}
+
+macro_rules! command {
+    ($(#[$m:meta])* $name:ident = $wire:literal -> $resp:ty { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct $name { $(pub $field: $ty),* }
+        impl Command for $name {
+            const NAME: &'static str = $wire;
+            type Response = $resp;
+        }
+    };
+}
+
+command!(
+    /// Who is signed in, the sync status and the settings.
+    GetSession = "get_session" -> Session {}
+);
+command!(
+    /// Signs in to a library server with card number and PIN.
+    SignIn = "sign_in" -> Session { server: String, card: String, pin: String }
+);
+command!(
+    /// Signs out and removes this patron's data from the device.
+    SignOut = "sign_out" -> Session {}
+);
+command!(
+    /// Everything the account screens show, from the local replica.
+    GetAccount = "get_account" -> AccountView {}
+);
+command!(
+    /// Asks the background task to sync now; returns the status.
+    SyncNow = "sync_now" -> SyncStatus {}
+);
+command!(Renew = "renew" -> Requested { copy: String });
+command!(RenewAll = "renew_all" -> Requested {});
+command!(PlaceHold = "place_hold" -> Requested { title: String, branch: String });
+command!(CancelHold = "cancel_hold" -> Requested { hold: String });
+command!(SuspendHold = "suspend_hold" -> Requested { hold: String, until: NaiveDate });
+command!(ResumeHold = "resume_hold" -> Requested { hold: String });
+command!(ChangePickup = "change_pickup" -> Requested { hold: String, branch: String });
+command!(RegisterEvent = "register_event" -> Requested { event: String });
+command!(CancelRegistration = "cancel_registration" -> Requested { event: String });
+command!(
+    /// Catalogue search on the library's server.
+    Search = "search" -> Vec<TitleSummary> { query: String, branch: Option<String>, available_only: bool }
+);
+command!(
+    /// A title's details: from the server, or the device's copy when offline.
+    GetTitle = "get_title" -> TitleView { id: String }
+);
+command!(
+    /// Titles viewed recently, readable offline.
+    RecentTitles = "recent_titles" -> Vec<TitleSummary> {}
+);
+command!(
+    /// Writes an iCalendar file for one event; returns where it was saved.
+    AddToCalendar = "add_to_calendar" -> String { event: String }
+);
+command!(SetSettings = "set_settings" -> Settings { settings: Settings });
+
+/// A title page: details plus where they came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TitleView {
+    pub details: TitleDetails,
+    /// True when shown from the device's copy because the server is out of reach.
+    pub from_cache: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_carry_their_names_and_round_trip() {
+        let c = SuspendHold {
+            hold: "H1".into(),
+            until: NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        };
+        let json = serde_json::to_value(&c).expect("json");
+        assert_eq!(json["until"], "2026-12-01");
+        assert_eq!(
+            serde_json::from_value::<SuspendHold>(json).expect("back"),
+            c
+        );
+        assert_eq!(SuspendHold::NAME, "suspend_hold");
+        assert_eq!(GetAccount::NAME, "get_account");
+    }
+
+    #[test]
+    fn errors_serialise_as_code_and_message() {
+        let e = IpcError::new("offline", "no route");
+        assert_eq!(
+            serde_json::to_string(&e).expect("json"),
+            r#"{"code":"offline","message":"no route"}"#
+        );
+    }
+}

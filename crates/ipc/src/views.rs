@@ -1,0 +1,140 @@
+//! The read model the screens show, computed on the device from its replica.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::Millis;
+
+/// A loan as the patron sees it, with what renewing would do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoanView {
+    pub copy: String,
+    pub title_id: String,
+    pub title: String,
+    pub author: String,
+    pub branch: String,
+    pub due: NaiveDate,
+    pub days_left: i64,
+    pub overdue: bool,
+    pub renewals_used: u32,
+    pub renewals_left: u32,
+    pub fine: i64,
+    /// `None` when renewable now; otherwise why not (a stable code).
+    pub renew_blocked: Option<String>,
+    /// The due date a renewal today would give.
+    pub renew_preview: Option<NaiveDate>,
+    pub pending_renewal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HoldView {
+    pub id: String,
+    pub title_id: String,
+    pub title: String,
+    pub status: String,
+    pub position: u32,
+    pub queue_len: u32,
+    pub copies: u32,
+    pub estimated_wait_days: u32,
+    pub pickup_branch: String,
+    pub pickup_by: Option<NaiveDate>,
+    pub suspended_until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventView {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    pub category: String,
+    pub branch: Option<String>,
+    pub place: String,
+    pub start: Millis,
+    pub end: Millis,
+    pub capacity: u32,
+    pub seats_left: u32,
+    pub waitlist: u32,
+    /// `confirmed`, `waitlisted`, or none.
+    pub registration: Option<String>,
+    pub waitlist_position: Option<u32>,
+}
+
+/// Where a request stands, as the patron is told.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    /// Stored on this device, not yet received by the library.
+    WaitingToSend,
+    /// The library has stored it and will decide.
+    ReceivedByLibrary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingView {
+    pub id: String,
+    pub kind: String,
+    pub created_at: Millis,
+    pub state: PendingState,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutcomeView {
+    pub intent_id: String,
+    pub kind: String,
+    pub accepted: bool,
+    pub reason: Option<String>,
+    pub text_id: String,
+    pub text_en: String,
+    pub due: Option<String>,
+    pub position: Option<u32>,
+    pub decided_at: Millis,
+    /// Per-loan results of a renew-all: (copy, accepted, reason).
+    pub items: Vec<(String, bool, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountView {
+    pub card: String,
+    pub name: String,
+    pub today: NaiveDate,
+    pub fines_owed: i64,
+    pub account_blocked: Option<String>,
+    pub loans: Vec<LoanView>,
+    pub holds: Vec<HoldView>,
+    pub events: Vec<EventView>,
+    pub pending: Vec<PendingView>,
+    pub outcomes: Vec<OutcomeView>,
+    /// Returned loans, newest first.
+    pub history: Vec<HistoryView>,
+    /// The library's branches, for pickup choices and filters.
+    pub branches: Vec<BranchInfo>,
+    /// The library's UTC offset, for showing event times.
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistoryView {
+    pub title_id: String,
+    pub title: String,
+    pub checked_out: NaiveDate,
+    pub returned: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BranchInfo {
+    pub id: String,
+    pub name: String,
+    /// `branch` or `book_van`.
+    pub kind: String,
+    /// Whether holds can be picked up there.
+    pub pickup: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub last_synced: Option<Millis>,
+    pub pending: usize,
+    pub last_error: Option<String>,
+    pub signed_in: bool,
+}

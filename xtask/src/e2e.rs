@@ -1,0 +1,659 @@
+//! `cargo xtask e2e`: the desktop app in a real window (Xvfb + tauri-driver
+//! + WebKitWebDriver) against a real `pustaka-sync demo` on 127.0.0.1.
+//!
+//! Journey: sign in → loans listed → the server is stopped → renew a loan →
+//! it shows as pending and the offline state is visible → the server is
+//! started again → the renewal is accepted and the new due date shown
+//! without a restart; place a hold from a catalogue search; register for an
+//! event; switch the language to English and back. Then the same journey's
+//! steps with the keyboard only, axe-core on every screen in both
+//! languages, and screenshots into `docs/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::bench::target_dir;
+use crate::webdriver::{Session, keys};
+
+const AXE_VERSION: &str = "4.10.3";
+const LONG: Duration = Duration::from_secs(90);
+const SHORT: Duration = Duration::from_secs(20);
+
+/// Kills the child when dropped, so a failed step leaves nothing running.
+struct Proc(Child, &'static str);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn wait_port(port: u16, child: &mut Child, what: &str) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(s) = child.try_wait()? {
+            bail!("{what} exited: {s}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not listen on {port} within 120 s")
+}
+
+fn start_server(data: &Path, port: u16) -> anyhow::Result<Proc> {
+    let mut child = Command::new(target_dir().join("release/pustaka-sync"))
+        .args(["demo", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting pustaka-sync demo")?;
+    wait_port(port, &mut child, "pustaka-sync")?;
+    Ok(Proc(child, "pustaka-sync"))
+}
+
+/// Xvfb on a free display unless one is already there.
+fn display() -> anyhow::Result<(String, Option<Proc>)> {
+    if let Ok(d) = std::env::var("DISPLAY")
+        && !d.is_empty()
+    {
+        return Ok((d, None));
+    }
+    for n in 90..120 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+            continue;
+        }
+        let child = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x1000x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting Xvfb (apt-get install xvfb)")?;
+        let p = Proc(child, "Xvfb");
+        for _ in 0..100 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return Ok((format!(":{n}"), Some(p)));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("Xvfb :{n} did not start");
+    }
+    bail!("no free X display")
+}
+
+/// axe-core from npm, cached outside the clone.
+fn axe_source() -> anyhow::Result<String> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    let dir = PathBuf::from(home).join(format!(".cache/pustaka/axe-core-{AXE_VERSION}"));
+    let file = dir.join("package/axe.min.js");
+    if !file.exists() {
+        std::fs::create_dir_all(&dir)?;
+        crate::run_in(
+            &dir,
+            "npm",
+            &["pack", &format!("axe-core@{AXE_VERSION}"), "--silent"],
+        )?;
+        crate::run_in(
+            &dir,
+            "tar",
+            &["xzf", &format!("axe-core-{AXE_VERSION}.tgz")],
+        )?;
+    }
+    Ok(std::fs::read_to_string(file)?)
+}
+
+pub fn tauri_driver() -> anyhow::Result<PathBuf> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let bin = PathBuf::from(home).join(".cargo/bin/tauri-driver");
+    if !bin.exists() {
+        crate::run("cargo", &["install", "tauri-driver@2.1.0", "--locked"])?;
+    }
+    Ok(bin)
+}
+
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub server: Option<Proc>,
+    _display: Option<Proc>,
+    _driver: Proc,
+    pub driver_url: String,
+}
+
+impl Rig {
+    /// Server, display and tauri-driver, with the app's data in a fresh dir.
+    pub fn start(app_env: &[(&str, String)]) -> anyhow::Result<Rig> {
+        Rig::start_in(tempfile::tempdir()?, app_env)
+    }
+
+    /// As [`Rig::start`], with a prepared directory (`server/`, `app/`).
+    pub fn start_in(dir: tempfile::TempDir, app_env: &[(&str, String)]) -> anyhow::Result<Rig> {
+        let port = free_port()?;
+        let server = start_server(&dir.path().join("server"), port)?;
+        let (disp, xvfb) = display()?;
+        let dport = free_port()?;
+        let nport = free_port()?;
+        let mut cmd = Command::new(tauri_driver()?);
+        cmd.args([
+            "--port",
+            &dport.to_string(),
+            "--native-port",
+            &nport.to_string(),
+        ])
+        .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+        .env("DISPLAY", &disp)
+        .env("PUSTAKA_DATA_DIR", dir.path().join("app"))
+        .env("PUSTAKA_SERVER", format!("http://127.0.0.1:{port}"))
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        for (k, v) in app_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().context("starting tauri-driver")?;
+        wait_port(dport, &mut child, "tauri-driver")?;
+        Ok(Rig {
+            dir,
+            port,
+            server: Some(server),
+            _display: xvfb,
+            _driver: Proc(child, "tauri-driver"),
+            driver_url: format!("http://127.0.0.1:{dport}"),
+        })
+    }
+
+    pub fn stop_server(&mut self) {
+        // Dropping kills it (SIGKILL: an outage, not a polite shutdown).
+        self.server = None;
+    }
+
+    pub fn start_server(&mut self) -> anyhow::Result<()> {
+        self.server = Some(start_server(&self.dir.path().join("server"), self.port)?);
+        Ok(())
+    }
+
+    pub async fn session(&self) -> anyhow::Result<Session> {
+        let app = target_dir().join("debug/pustaka");
+        Session::new(
+            &self.driver_url,
+            json!({ "alwaysMatch": { "tauri:options": { "application": app } } }),
+        )
+        .await
+    }
+}
+
+/// Builds what the run needs: the UI, the desktop app with it embedded,
+/// the server.
+pub fn build() -> anyhow::Result<()> {
+    crate::ui()?;
+    crate::run(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "pustaka-desktop",
+            "--features",
+            "custom-protocol",
+        ],
+    )?;
+    crate::run("cargo", &["build", "--release", "-p", "pustaka-sync"])?;
+    Ok(())
+}
+
+struct Journey {
+    s: Session,
+    axe: String,
+    shots: PathBuf,
+    a11y_failures: Vec<String>,
+    screens_checked: usize,
+}
+
+const SCREENS: [(&str, &str, &str); 7] = [
+    ("home", "#nav-home", ".screen.home"),
+    ("loans", "#nav-loans", ".screen.loans"),
+    ("holds", "#nav-holds", ".screen.holds"),
+    ("catalogue", "#nav-catalogue", ".screen.catalogue"),
+    ("events", "#nav-events", ".screen.events"),
+    ("card", "#nav-card", ".screen.card-screen"),
+    ("settings", "#nav-settings", ".screen.settings"),
+];
+
+impl Journey {
+    async fn visit(&self, nav: &str, ready: &str) -> anyhow::Result<()> {
+        self.s.click(nav).await?;
+        self.s.wait_for(ready, LONG).await?;
+        Ok(())
+    }
+
+    /// axe-core in the page: 0 serious or critical violations allowed.
+    async fn audit(&mut self, screen: &str) -> anyhow::Result<()> {
+        let loaded = self
+            .s
+            .exec("return typeof axe !== 'undefined';", json!([]))
+            .await?;
+        if loaded.as_bool() != Some(true) {
+            // Injected as a script element's text: no eval, no network.
+            self.s
+                .exec(
+                    "const s = document.createElement('script'); s.textContent = arguments[0]; document.head.appendChild(s); return typeof axe;",
+                    json!([self.axe]),
+                )
+                .await?;
+        }
+        let r = self
+            .s
+            .exec_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(JSON.stringify(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))))
+                   .catch(e => done('error: ' + e));",
+                json!([]),
+            )
+            .await?;
+        let text = r.as_str().unwrap_or_default();
+        let violations: Vec<Value> =
+            serde_json::from_str(text).with_context(|| format!("axe on {screen}: {text}"))?;
+        self.screens_checked += 1;
+        for v in violations {
+            let impact = v["impact"].as_str().unwrap_or_default();
+            if impact == "serious" || impact == "critical" {
+                self.a11y_failures.push(format!(
+                    "{screen}: {impact} {} ({}) at {}",
+                    v["id"], v["help"], v["nodes"]
+                ));
+            } else {
+                eprintln!("  axe {screen}: {impact} {} ({})", v["id"], v["help"]);
+            }
+        }
+        Ok(())
+    }
+
+    async fn shot(&self, name: &str) -> anyhow::Result<()> {
+        let png = self.s.screenshot().await?;
+        std::fs::write(self.shots.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    /// Every screen: axe, and a screenshot named `<lang>-<screen>`.
+    async fn tour(&mut self, lang: &str) -> anyhow::Result<()> {
+        for (name, nav, ready) in SCREENS {
+            self.visit(nav, ready).await?;
+            // Let lists settle (the page refetches after every sync).
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            if name == "catalogue" {
+                self.s.type_into("#search-q", "pramoedya").await?;
+                self.s.click("#search-go").await?;
+                self.s.wait_for("#search-results", LONG).await?;
+            }
+            self.audit(&format!("{lang}/{name}")).await?;
+            self.shot(&format!("{lang}-{name}")).await?;
+        }
+        // A title page.
+        self.visit("#nav-catalogue", ".screen.catalogue").await?;
+        self.s.type_into("#search-q", "pramoedya").await?;
+        self.s.click("#search-go").await?;
+        self.s.click("#search-results .title-link").await?;
+        self.s.wait_for(".screen.title-page", LONG).await?;
+        self.audit(&format!("{lang}/title")).await?;
+        self.shot(&format!("{lang}-title")).await?;
+        Ok(())
+    }
+
+    async fn set_language(&self, lang: &str, loans_label: &str) -> anyhow::Result<()> {
+        self.visit("#nav-settings", ".screen.settings").await?;
+        self.s
+            .click(&format!("#language option[value='{lang}']"))
+            .await?;
+        self.s
+            .wait_until(
+                &format!("menu in {lang}"),
+                &format!("return document.querySelector('#nav-loans')?.innerText.trim() === '{loans_label}';"),
+                SHORT,
+            )
+            .await
+    }
+
+    /// Tabs until `css` has the focus (bounded), then presses `key`.
+    async fn kb(&self, css: &str, key: &str) -> anyhow::Result<()> {
+        let check = format!(
+            "return !!document.activeElement && document.activeElement.matches({});",
+            serde_json::to_string(css)?
+        );
+        for _ in 0..200 {
+            if self.s.exec(&check, json!([])).await?.as_bool() == Some(true) {
+                if !key.is_empty() {
+                    self.s.keys(key).await?;
+                }
+                return Ok(());
+            }
+            self.s.keys(keys::TAB).await?;
+        }
+        bail!("`{css}` cannot be reached with the Tab key")
+    }
+}
+
+fn js_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A title of the demo library whose copies are all out, so a hold is
+/// possible (and not already on the patron's account).
+async fn holdable_title(port: u16, avoid: &[String]) -> anyhow::Result<(String, String)> {
+    let http = reqwest::Client::new();
+    for q in [
+        "fiksi", "anak", "sejarah", "fiction", "puisi", "novel", "cerita",
+    ] {
+        let hits: Value = http
+            .get(format!("http://127.0.0.1:{port}/v1/catalog/search"))
+            .query(&[("q", q), ("limit", "100")])
+            .send()
+            .await?
+            .json()
+            .await?;
+        for h in hits.as_array().into_iter().flatten() {
+            let (mut avail, mut total) = (0, 0);
+            for a in h["availability"].as_array().into_iter().flatten() {
+                avail += a["available"].as_u64().unwrap_or(0);
+                total += a["total"].as_u64().unwrap_or(0);
+            }
+            let title = h["title"].as_str().unwrap_or_default().to_string();
+            if avail == 0 && total > 0 && h["item_type"] == "book" && !avoid.contains(&title) {
+                return Ok((h["id"].as_str().unwrap_or_default().to_string(), title));
+            }
+        }
+    }
+    bail!("no title with every copy out in the demo library")
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&shots)?;
+    let mut rig = Rig::start(&[])?;
+    let s = rig.session().await?;
+    let mut j = Journey {
+        s,
+        axe: axe_source()?,
+        shots,
+        a11y_failures: vec![],
+        screens_checked: 0,
+    };
+    let r = journey(&mut j, &mut rig).await;
+    let _ = j.s.quit().await;
+    r?;
+    if !j.a11y_failures.is_empty() {
+        bail!(
+            "axe found serious or critical violations:\n{}",
+            j.a11y_failures.join("\n")
+        );
+    }
+    eprintln!(
+        "e2e: journey passed (mouse and keyboard), axe clean on {} screens, screenshots in docs/screenshots/, {:.1} s",
+        j.screens_checked,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
+    let s = &j.s;
+    // ---- sign in ----------------------------------------------------------
+    s.wait_for("#sign-in", LONG).await?;
+    j.audit("id/signin").await?;
+    j.shot("id-signin").await?;
+    j.s.click(".lang-switch button[lang='en']").await?;
+    j.s.wait_until(
+        "sign-in in English",
+        "return document.querySelector('#sign-in').innerText.trim() === 'Sign in';",
+        SHORT,
+    )
+    .await?;
+    j.audit("en/signin").await?;
+    j.shot("en-signin").await?;
+    // A wrong PIN is refused with a clear message.
+    j.s.type_into("#card", "1001").await?;
+    j.s.type_into("#pin", "0000").await?;
+    j.s.click("#sign-in").await?;
+    j.s.wait_until(
+        "wrong PIN message",
+        "return (document.querySelector('#signin-error')?.innerText || '').includes('PIN');",
+        SHORT,
+    )
+    .await?;
+    j.s.click(".lang-switch button[lang='id']").await?;
+    j.s.type_into("#pin", "1234").await?;
+    j.s.click("#sign-in").await?;
+    eprintln!("e2e: signed in");
+
+    // ---- loans listed -----------------------------------------------------
+    j.visit("#nav-loans", "#loan-list .loan").await?;
+    let copy = j
+        .s
+        .exec("const b = document.querySelector('.loan button.renew:not([disabled])'); return b ? b.dataset.copy : null;", json!([]))
+        .await?;
+    let copy = copy
+        .as_str()
+        .context("no renewable loan for card 1001 in the demo")?
+        .to_string();
+    let due_of =
+        format!("return document.querySelector('#loan-{copy} .due-date')?.dataset.due || null;");
+    let before = j.s.exec(&due_of, json!([])).await?;
+    eprintln!("e2e: loans listed; renewing {copy} (due {before})");
+
+    // ---- offline renewal --------------------------------------------------
+    rig.stop_server();
+    j.s.click(&format!("button.renew[data-copy='{copy}']"))
+        .await?;
+    j.s.wait_for(&format!("#pending-{copy}"), SHORT).await?;
+    j.s.wait_for("#online-state[data-online='false']", LONG)
+        .await?;
+    j.s.wait_for("#pending-count", SHORT).await?;
+    j.s.wait_for("#offline-banner", SHORT).await?;
+    j.shot("id-loans-offline").await?;
+    eprintln!("e2e: offline, renewal pending");
+
+    rig.start_server()?;
+    j.s
+        .wait_until(
+            "renewal accepted after the server came back",
+            &format!(
+                "const d = document.querySelector('#loan-{copy} .due-date'); return !document.querySelector('#pending-{copy}') && !!d && d.dataset.due !== {};",
+                js_str(before.as_str().unwrap_or_default())
+            ),
+            LONG,
+        )
+        .await?;
+    j.s.wait_for("#online-state[data-online='true']", LONG)
+        .await?;
+    let after = j.s.exec(&due_of, json!([])).await?;
+    eprintln!("e2e: back online; {copy} now due {after}");
+
+    // ---- hold from a catalogue search -------------------------------------
+    let held: Vec<String> =
+        j.s.exec(
+            "return Array.from(document.querySelectorAll('.loan h3')).map(e => e.innerText);",
+            json!([]),
+        )
+        .await?
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (title_id, title) = holdable_title(rig.port, &held).await?;
+    j.visit("#nav-catalogue", ".screen.catalogue").await?;
+    j.s.type_into("#search-q", &title).await?;
+    j.s.click("#search-go").await?;
+    j.s.click(&format!(
+        "#search-results [data-title='{title_id}'] .title-link"
+    ))
+    .await?;
+    j.s.click("#place-hold").await?;
+    j.visit("#nav-holds", ".screen.holds").await?;
+    j.s
+        .wait_until(
+            "hold listed",
+            &format!("return Array.from(document.querySelectorAll('#hold-list .hold h3')).some(h => h.innerText === {});", js_str(&title)),
+            LONG,
+        )
+        .await?;
+    eprintln!("e2e: hold placed on {title}");
+
+    // ---- register for an event --------------------------------------------
+    j.visit("#nav-events", ".screen.events").await?;
+    let event = j
+        .s
+        .exec("const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;", json!([]))
+        .await?;
+    let event = event
+        .as_str()
+        .context("no event open for registration")?
+        .to_string();
+    j.s.click(&format!("#{event} button.register")).await?;
+    j.s.wait_for(&format!("#{event} .registration"), LONG)
+        .await?;
+    eprintln!("e2e: registered for {event}");
+
+    // ---- language: English and back, every screen in both ------------------
+    j.set_language("en", "Loans").await?;
+    j.tour("en").await?;
+    j.set_language("id", "Pinjaman").await?;
+    j.tour("id").await?;
+    eprintln!("e2e: both languages toured");
+
+    keyboard_journey(j, rig).await
+}
+
+/// The same steps with the keyboard only: Tab to reach, Enter/Space to act.
+async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
+    // Sign out and in again.
+    j.visit("#nav-settings", ".screen.settings").await?;
+    j.s.exec(
+        "document.activeElement && document.activeElement.blur(); document.body.focus();",
+        json!([]),
+    )
+    .await?;
+    j.kb("#sign-out", keys::ENTER).await?;
+    j.s.wait_for("#sign-in", LONG).await?;
+    j.kb("#card", "1001").await?;
+    j.kb("#pin", "1234").await?;
+    j.s.keys(keys::ENTER).await?;
+    j.s.wait_for("#nav-loans", LONG).await?;
+    // Loans, then renew everything renewable.
+    j.kb("#nav-loans", keys::ENTER).await?;
+    j.s.wait_for("#loan-list .loan", LONG).await?;
+    rig.stop_server();
+    j.kb("#renew-all", keys::ENTER).await?;
+    j.s.wait_for("#online-state[data-online='false']", LONG)
+        .await?;
+    j.s.wait_for(".loan .badge.pending", SHORT).await?;
+    rig.start_server()?;
+    j.s
+        .wait_until("renew-all decided", "return !document.querySelector('.loan .badge.pending') && !!document.querySelector('#h-results');", LONG)
+        .await?;
+    // Catalogue search and a hold.
+    let held: Vec<String> =
+        j.s.exec(
+            "return Array.from(document.querySelectorAll('.loan h3')).map(e => e.innerText);",
+            json!([]),
+        )
+        .await?
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    j.kb("#nav-holds", keys::ENTER).await?;
+    j.s.wait_for(".screen.holds", LONG).await?;
+    let mut avoid = held;
+    avoid.extend(
+        j.s.exec("return Array.from(document.querySelectorAll('#hold-list .hold h3')).map(e => e.innerText);", json!([]))
+            .await?
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
+            .unwrap_or_default(),
+    );
+    let (title_id, title) = holdable_title(rig.port, &avoid).await?;
+    j.kb("#nav-catalogue", keys::ENTER).await?;
+    j.s.wait_for(".screen.catalogue", LONG).await?;
+    j.kb("#search-q", &format!("{title}{}", keys::ENTER))
+        .await?;
+    j.s.wait_for(&format!("#search-results [data-title='{title_id}']"), LONG)
+        .await?;
+    j.kb(
+        &format!("#search-results [data-title='{title_id}'] .title-link"),
+        keys::ENTER,
+    )
+    .await?;
+    j.s.wait_for("#place-hold", LONG).await?;
+    j.kb("#place-hold", keys::ENTER).await?;
+    j.kb("#nav-holds", keys::ENTER).await?;
+    j.s
+        .wait_until(
+            "hold listed (keyboard)",
+            &format!("return Array.from(document.querySelectorAll('#hold-list .hold h3')).some(h => h.innerText === {});", js_str(&title)),
+            LONG,
+        )
+        .await?;
+    // An event.
+    j.kb("#nav-events", keys::ENTER).await?;
+    j.s.wait_for(".screen.events", LONG).await?;
+    let event = j
+        .s
+        .exec("const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;", json!([]))
+        .await?;
+    let event = event
+        .as_str()
+        .context("no event open for registration (keyboard)")?
+        .to_string();
+    j.kb(&format!("#{event} button.register"), keys::ENTER)
+        .await?;
+    j.s.wait_for(&format!("#{event} .registration"), LONG)
+        .await?;
+    // Language with the arrow keys, and back.
+    j.kb("#nav-settings", keys::ENTER).await?;
+    j.s.wait_for(".screen.settings", LONG).await?;
+    j.kb("#language", keys::DOWN).await?;
+    j.s.wait_until(
+        "English by keyboard",
+        "return document.querySelector('#nav-loans')?.innerText.trim() === 'Loans';",
+        SHORT,
+    )
+    .await?;
+    j.kb("#language", keys::UP).await?;
+    j.s.wait_until(
+        "Indonesian by keyboard",
+        "return document.querySelector('#nav-loans')?.innerText.trim() === 'Pinjaman';",
+        SHORT,
+    )
+    .await?;
+    eprintln!("e2e: keyboard-only journey passed");
+    Ok(())
+}
