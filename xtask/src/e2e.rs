@@ -139,6 +139,7 @@ pub struct Rig {
     _display: Option<Proc>,
     _driver: Proc,
     pub driver_url: String,
+    pub display: String,
 }
 
 impl Rig {
@@ -175,6 +176,8 @@ impl Rig {
         }
         let mut child = cmd.spawn().context("starting tauri-driver")?;
         wait_port(dport, &mut child, "tauri-driver")?;
+        // tauri-driver proxies to WebKitWebDriver: wait for it too.
+        wait_port(nport, &mut child, "WebKitWebDriver")?;
         Ok(Rig {
             dir,
             port,
@@ -182,6 +185,7 @@ impl Rig {
             _display: xvfb,
             _driver: Proc(child, "tauri-driver"),
             driver_url: format!("http://127.0.0.1:{dport}"),
+            display: disp,
         })
     }
 
@@ -227,6 +231,7 @@ struct Journey {
     s: Session,
     axe: String,
     shots: PathBuf,
+    display: String,
     a11y_failures: Vec<String>,
     screens_checked: usize,
 }
@@ -255,13 +260,15 @@ impl Journey {
             .exec("return typeof axe !== 'undefined';", json!([]))
             .await?;
         if loaded.as_bool() != Some(true) {
-            // Injected as a script element's text: no eval, no network.
-            self.s
+            // Evaluated by the WebDriver (the page's CSP forbids inline scripts).
+            let kind = self
+                .s
                 .exec(
-                    "const s = document.createElement('script'); s.textContent = arguments[0]; document.head.appendChild(s); return typeof axe;",
-                    json!([self.axe]),
+                    &format!("{}\n;return typeof window.axe;", self.axe),
+                    json!([]),
                 )
                 .await?;
+            anyhow::ensure!(kind == "object", "axe-core did not load: {kind}");
         }
         let r = self
             .s
@@ -291,9 +298,38 @@ impl Journey {
         Ok(())
     }
 
+    /// A PNG of the app's window, taken from the X display (WebKitWebDriver's
+    /// screenshot command hangs without a compositor).
     async fn shot(&self, name: &str) -> anyhow::Result<()> {
-        let png = self.s.screenshot().await?;
-        std::fs::write(self.shots.join(format!("{name}.png")), png)?;
+        let r = self
+            .s
+            .exec(
+                "return [window.screenX, window.screenY, window.innerWidth, window.innerHeight];",
+                json!([]),
+            )
+            .await?;
+        let n: Vec<i64> = r
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let [x, y, w, h] = n[..] else {
+            bail!("window geometry: {r}")
+        };
+        let file = self.shots.join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args([
+                "-display",
+                &self.display,
+                "-window",
+                "root",
+                "-crop",
+                &format!("{w}x{h}+{x}+{y}"),
+                "+repage",
+            ])
+            .arg(format!("png:{}", file.display()))
+            .status()
+            .context("import (imagemagick)")?;
+        anyhow::ensure!(status.success(), "import failed: {status}");
         Ok(())
     }
 
@@ -355,6 +391,30 @@ impl Journey {
     }
 }
 
+/// Titles on the patron's loans and holds (a new hold must avoid them).
+async fn account_titles(j: &Journey) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![];
+    for (nav, ready, css) in [
+        ("#nav-loans", ".screen.loans", ".loan h3"),
+        ("#nav-holds", ".screen.holds", "#hold-list .hold h3"),
+    ] {
+        j.visit(nav, ready).await?;
+        let v =
+            j.s.exec(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
+                json!([css]),
+            )
+            .await?;
+        out.extend(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string)),
+        );
+    }
+    Ok(out)
+}
+
 fn js_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
@@ -398,6 +458,7 @@ pub async fn run() -> anyhow::Result<()> {
         s,
         axe: axe_source()?,
         shots,
+        display: rig.display.clone(),
         a11y_failures: vec![],
         screens_checked: 0,
     };
@@ -492,19 +553,7 @@ async fn journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
     eprintln!("e2e: back online; {copy} now due {after}");
 
     // ---- hold from a catalogue search -------------------------------------
-    let held: Vec<String> =
-        j.s.exec(
-            "return Array.from(document.querySelectorAll('.loan h3')).map(e => e.innerText);",
-            json!([]),
-        )
-        .await?
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let held = account_titles(j).await?;
     let (title_id, title) = holdable_title(rig.port, &held).await?;
     j.visit("#nav-catalogue", ".screen.catalogue").await?;
     j.s.type_into("#search-q", &title).await?;
@@ -577,29 +626,7 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         .wait_until("renew-all decided", "return !document.querySelector('.loan .badge.pending') && !!document.querySelector('#h-results');", LONG)
         .await?;
     // Catalogue search and a hold.
-    let held: Vec<String> =
-        j.s.exec(
-            "return Array.from(document.querySelectorAll('.loan h3')).map(e => e.innerText);",
-            json!([]),
-        )
-        .await?
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    j.kb("#nav-holds", keys::ENTER).await?;
-    j.s.wait_for(".screen.holds", LONG).await?;
-    let mut avoid = held;
-    avoid.extend(
-        j.s.exec("return Array.from(document.querySelectorAll('#hold-list .hold h3')).map(e => e.innerText);", json!([]))
-            .await?
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
-            .unwrap_or_default(),
-    );
+    let avoid = account_titles(j).await?;
     let (title_id, title) = holdable_title(rig.port, &avoid).await?;
     j.kb("#nav-catalogue", keys::ENTER).await?;
     j.s.wait_for(".screen.catalogue", LONG).await?;

@@ -87,7 +87,9 @@ fn seed(dir: &std::path::Path, now: i64) -> anyhow::Result<usize> {
 }
 
 pub async fn run() -> anyhow::Result<()> {
-    let now = chrono::Utc::now().timestamp_millis();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
     let dir = tempfile::tempdir()?;
     let t = Instant::now();
     let returned = seed(&dir.path().join("server"), now)?;

@@ -199,13 +199,6 @@ impl Session {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
-    pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
-        use base64::Engine;
-        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await?;
-        let b64 = v.as_str().context("screenshot is not a string")?;
-        Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
-    }
-
     pub async fn set_window(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.cmd(
             reqwest::Method::POST,
