@@ -187,6 +187,11 @@ pub fn QrCode(payload: String, label: String) -> Element {
                 .quiet_zone(true)
                 .build()
         })
+        .map(|svg| match svg.find("<svg") {
+            // Inline SVG in HTML takes no XML declaration.
+            Some(i) => svg[i..].to_string(),
+            None => svg,
+        })
         .unwrap_or_default();
     rsx! {
         div { class: "qr", role: "img", "aria-label": "{label}", dangerous_inner_html: "{svg}" }

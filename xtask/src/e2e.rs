@@ -395,8 +395,12 @@ impl Journey {
 async fn account_titles(j: &Journey) -> anyhow::Result<Vec<String>> {
     let mut out = vec![];
     for (nav, ready, css) in [
-        ("#nav-loans", ".screen.loans", ".loan h3"),
-        ("#nav-holds", ".screen.holds", "#hold-list .hold h3"),
+        ("#nav-loans", ".screen.loans", ".loan .card-title"),
+        (
+            "#nav-holds",
+            ".screen.holds",
+            "#hold-list .hold .card-title",
+        ),
     ] {
         j.visit(nav, ready).await?;
         let v =
@@ -567,7 +571,7 @@ async fn journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
     j.s
         .wait_until(
             "hold listed",
-            &format!("return Array.from(document.querySelectorAll('#hold-list .hold h3')).some(h => h.innerText === {});", js_str(&title)),
+            &format!("return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});", js_str(&title)),
             LONG,
         )
         .await?;
@@ -626,6 +630,23 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         .wait_until("renew-all decided", "return !document.querySelector('.loan .badge.pending') && !!document.querySelector('#h-results');", LONG)
         .await?;
     // Catalogue search and a hold.
+    // The mouse journey's hold may have reached the hold limit: cancel a
+    // queued hold first, by keyboard too.
+    j.kb("#nav-holds", keys::ENTER).await?;
+    j.s.wait_for(".screen.holds", LONG).await?;
+    let queued = j
+        .s
+        .exec("const h = document.querySelector('#hold-list .hold[data-status=\"queued\"]'); return h ? h.id : null;", json!([]))
+        .await?;
+    if let Some(hold) = queued.as_str() {
+        j.kb(&format!("[id='{hold}'] button.danger"), keys::ENTER).await?;
+        j.s.wait_until(
+            "hold cancelled",
+            &format!("return !document.getElementById('{hold}');"),
+            LONG,
+        )
+        .await?;
+    }
     let avoid = account_titles(j).await?;
     let (title_id, title) = holdable_title(rig.port, &avoid).await?;
     j.kb("#nav-catalogue", keys::ENTER).await?;
@@ -645,7 +666,7 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
     j.s
         .wait_until(
             "hold listed (keyboard)",
-            &format!("return Array.from(document.querySelectorAll('#hold-list .hold h3')).some(h => h.innerText === {});", js_str(&title)),
+            &format!("return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});", js_str(&title)),
             LONG,
         )
         .await?;

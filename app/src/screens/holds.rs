@@ -84,7 +84,7 @@ fn HoldItem(
     let captured = h.status == "waiting" || h.status == "in_transit";
     rsx! {
         li { class: "card hold", id: "hold-{h.id}", "data-status": "{h.status}",
-            h3 { "{h.title}" }
+            h2 { class: "card-title", "{h.title}" }
             p { class: "badge status-{h.status}", "{status}" }
             match h.status.as_str() {
                 "waiting" => rsx! {

@@ -169,7 +169,7 @@ fn LoanItem(t: T, loan: LoanView, on_renew: EventHandler<String>) -> Element {
     let can_renew = l.renew_blocked.is_none() && !l.pending_renewal;
     rsx! {
         li { class: "card loan", id: "loan-{l.copy}", "data-copy": "{l.copy}",
-            h3 { "{l.title}" }
+            h2 { class: "card-title", "{l.title}" }
             p { class: "muted", "{l.author}" }
             p { class: due_class,
                 span { class: "due-date", "data-due": "{l.due}", {t.ta("loan-due-on", &[("date", t.date(l.due))])} }
