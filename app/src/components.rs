@@ -62,6 +62,8 @@ pub fn Go(
     children: Element,
 ) -> Element {
     let href = to.to_string();
+    // A new screen starts without the previous screen's notice.
+    let ctx = try_use_context::<crate::Ctx>();
     rsx! {
         a {
             href: "{href}",
@@ -70,6 +72,9 @@ pub fn Go(
             "aria-current": if current { Some("page") } else { None },
             onclick: move |e| {
                 e.prevent_default();
+                if let Some(mut c) = ctx {
+                    c.notice.set(None);
+                }
                 navigator().push(to.clone());
             },
             {children}

@@ -24,7 +24,7 @@ const LONG: Duration = Duration::from_secs(90);
 const SHORT: Duration = Duration::from_secs(20);
 
 /// Kills the child when dropped, so a failed step leaves nothing running.
-struct Proc(Child, &'static str);
+struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -63,7 +63,7 @@ fn start_server(data: &Path, port: u16) -> anyhow::Result<Proc> {
         .spawn()
         .context("starting pustaka-sync demo")?;
     wait_port(port, &mut child, "pustaka-sync")?;
-    Ok(Proc(child, "pustaka-sync"))
+    Ok(Proc(child))
 }
 
 /// Xvfb on a free display unless one is already there.
@@ -90,7 +90,7 @@ fn display() -> anyhow::Result<(String, Option<Proc>)> {
             .stderr(Stdio::null())
             .spawn()
             .context("starting Xvfb (apt-get install xvfb)")?;
-        let p = Proc(child, "Xvfb");
+        let p = Proc(child);
         for _ in 0..100 {
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
                 return Ok((format!(":{n}"), Some(p)));
@@ -135,7 +135,7 @@ pub fn tauri_driver() -> anyhow::Result<PathBuf> {
 pub struct Rig {
     pub dir: tempfile::TempDir,
     pub port: u16,
-    pub server: Option<Proc>,
+    server: Option<Proc>,
     _display: Option<Proc>,
     _driver: Proc,
     pub driver_url: String,
@@ -183,7 +183,7 @@ impl Rig {
             port,
             server: Some(server),
             _display: xvfb,
-            _driver: Proc(child, "tauri-driver"),
+            _driver: Proc(child),
             driver_url: format!("http://127.0.0.1:{dport}"),
             display: disp,
         })
@@ -639,7 +639,8 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         .exec("const h = document.querySelector('#hold-list .hold[data-status=\"queued\"]'); return h ? h.id : null;", json!([]))
         .await?;
     if let Some(hold) = queued.as_str() {
-        j.kb(&format!("[id='{hold}'] button.danger"), keys::ENTER).await?;
+        j.kb(&format!("[id='{hold}'] button.danger"), keys::ENTER)
+            .await?;
         j.s.wait_until(
             "hold cancelled",
             &format!("return !document.getElementById('{hold}');"),

@@ -18,7 +18,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub mod keys {
     pub const TAB: &str = "\u{E004}";
     pub const ENTER: &str = "\u{E007}";
-    pub const SPACE: &str = "\u{E00D}";
     pub const DOWN: &str = "\u{E015}";
     pub const UP: &str = "\u{E013}";
 }
@@ -197,15 +196,5 @@ impl Session {
             )
             .await?;
         Ok(v.as_str().unwrap_or_default().to_string())
-    }
-
-    pub async fn set_window(&self, width: u32, height: u32) -> anyhow::Result<()> {
-        self.cmd(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({ "width": width, "height": height })),
-        )
-        .await?;
-        Ok(())
     }
 }
