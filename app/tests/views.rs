@@ -14,8 +14,11 @@ use pustaka_app::screens::{self, loans::LoansView};
 use pustaka_app::{Backend, Lang, T, use_provide_ctx};
 use pustaka_ipc::*;
 
+type Screen = fn() -> Element;
+type Case = (FakeTransport, bool, Lang, Screen);
+
 thread_local! {
-    static CASE: RefCell<Option<(FakeTransport, bool, Lang, fn() -> Element)>> = const { RefCell::new(None) };
+    static CASE: RefCell<Option<Case>> = const { RefCell::new(None) };
 }
 
 fn Root() -> Element {
@@ -101,7 +104,7 @@ fn Settings() -> Element {
     rsx! { screens::Settings {} }
 }
 
-const SCREENS: [(&str, fn() -> Element); 8] = [
+const SCREENS: [(&str, Screen); 8] = [
     ("home", Home),
     ("loans", Loans),
     ("holds", Holds),
