@@ -25,7 +25,7 @@ impl<V: Clone> Load<V> {
 
 /// Online/offline, last synced and pending requests; always visible.
 #[component]
-pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32) -> Element {
+pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32, on_sync: EventHandler<()>) -> Element {
     let (class, state) = if status.online {
         ("status online", t.t("status-online"))
     } else {
@@ -46,6 +46,7 @@ pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32) -> Element {
                 span { class: "sep", "aria-hidden": "true", "·" }
                 span { id: "pending-count", class: "pending", "data-count": "{status.pending}", "{pending}" }
             }
+            button { id: "sync-now", class: "sync-now", onclick: move |_| on_sync.call(()), {t.t("status-sync-now")} }
         }
     }
 }

@@ -181,6 +181,7 @@ pub fn full_account() -> AccountView {
                 pickup_branch: "pusat".into(),
                 pickup_by: Some(day(2026, 11, 27)),
                 suspended_until: None,
+                captured: true,
             },
             HoldView {
                 id: "H2".into(),
@@ -194,6 +195,7 @@ pub fn full_account() -> AccountView {
                 pickup_branch: "barat".into(),
                 pickup_by: None,
                 suspended_until: None,
+                captured: false,
             },
         ],
         events: vec![

@@ -13,24 +13,13 @@ const APP_EN: &str = include_str!("../../assets/locales/en/app.ftl");
 const REASONS_ID: &str = include_str!("../../assets/locales/id/reasons.ftl");
 const REASONS_EN: &str = include_str!("../../assets/locales/en/reasons.ftl");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Id,
-    En,
-}
+/// The patron's language: the domain's, so texts, dates and amounts agree
+/// with what the server and the device's rules produce.
+pub use pustaka_domain::Lang;
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Id => "id",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Lang {
-        if s == "en" { Lang::En } else { Lang::Id }
-    }
+/// `en` selects English; anything else the default, Bahasa Indonesia.
+pub fn lang_of(code: &str) -> Lang {
+    Lang::parse(code).unwrap_or_default()
 }
 
 type Bundle = FluentBundle<FluentResource>;
@@ -126,13 +115,7 @@ impl T {
 
     /// "1 Desember 2026" / "1 December 2026".
     pub fn date(&self, d: NaiveDate) -> String {
-        use chrono::Datelike;
-        format!(
-            "{} {} {}",
-            d.day(),
-            self.t(&format!("month-{}", d.month())),
-            d.year()
-        )
+        pustaka_domain::i18n::format_date(self.lang, d)
     }
 
     /// "Sen, 1 Des" style day heading with the weekday.
@@ -158,16 +141,7 @@ impl T {
 
     /// Rupiah with the thousands separator of the language.
     pub fn amount(&self, amount: i64) -> String {
-        let digits = amount.unsigned_abs().to_string();
-        let sep = if self.lang == Lang::Id { '.' } else { ',' };
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(sep);
-            }
-            out.push(c);
-        }
-        format!("{}Rp{out}", if amount < 0 { "-" } else { "" })
+        pustaka_domain::i18n::format_amount(self.lang, amount)
     }
 }
 

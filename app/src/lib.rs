@@ -168,7 +168,7 @@ pub fn Shell(backend: Backend) -> Element {
         spawn(async move {
             let s = b.call(&GetSession {}).await;
             if let Ok(s) = &s {
-                ctx.lang.set(Lang::parse(&s.settings.language));
+                ctx.lang.set(crate::i18n::lang_of(&s.settings.language));
                 ctx.status.set(s.status.clone());
                 if let Some(url) = &s.opened_with {
                     ctx.link.set(Some(url.clone()));
@@ -186,6 +186,7 @@ pub fn Shell(backend: Backend) -> Element {
 #[component]
 fn Frame() -> Element {
     let ctx = use_ctx();
+    let backend = use_backend();
     let t = ctx.t();
     let nav = navigator();
     let route = use_route::<Route>();
@@ -217,7 +218,20 @@ fn Frame() -> Element {
                     a { class: "skip-link", href: "#content", {t.t("skip-to-content")} }
                     header { class: "topbar",
                         span { class: "brand", {t.t("app-name")} }
-                        components::StatusBar { t: t.clone(), status: (ctx.status)(), utc_offset: (ctx.utc_offset)() }
+                        components::StatusBar {
+                            t: t.clone(),
+                            status: (ctx.status)(),
+                            utc_offset: (ctx.utc_offset)(),
+                            on_sync: move |_| {
+                                let b = backend.clone();
+                                let mut ctx = ctx;
+                                spawn(async move {
+                                    if let Ok(status) = b.call(&pustaka_ipc::SyncNow {}).await {
+                                        ctx.status.set(status);
+                                    }
+                                });
+                            },
+                        }
                     }
                     components::NavBar { t: t.clone(), current: route }
                     main { id: "content", tabindex: "-1",

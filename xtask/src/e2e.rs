@@ -419,6 +419,18 @@ async fn account_titles(j: &Journey) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// The id of the first event card with a Register button the patron has
+/// not used yet.
+const OPEN_EVENT: &str = "const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;";
+
+/// A script that is true once the holds list shows `title`.
+fn hold_listed(title: &str) -> String {
+    format!(
+        "return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});",
+        js_str(title)
+    )
+}
+
 fn js_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
 }
@@ -568,21 +580,13 @@ async fn journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
     .await?;
     j.s.click("#place-hold").await?;
     j.visit("#nav-holds", ".screen.holds").await?;
-    j.s
-        .wait_until(
-            "hold listed",
-            &format!("return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});", js_str(&title)),
-            LONG,
-        )
+    j.s.wait_until("hold listed", &hold_listed(&title), LONG)
         .await?;
     eprintln!("e2e: hold placed on {title}");
 
     // ---- register for an event --------------------------------------------
     j.visit("#nav-events", ".screen.events").await?;
-    let event = j
-        .s
-        .exec("const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;", json!([]))
-        .await?;
+    let event = j.s.exec(OPEN_EVENT, json!([])).await?;
     let event = event
         .as_str()
         .context("no event open for registration")?
@@ -656,23 +660,13 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         );
     } else {
         j.kb("#nav-holds", keys::ENTER).await?;
-        j.s.wait_until(
-            "hold listed (keyboard)",
-            &format!(
-                "return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});",
-                js_str(&title)
-            ),
-            LONG,
-        )
-        .await?;
+        j.s.wait_until("hold listed (keyboard)", &hold_listed(&title), LONG)
+            .await?;
     }
     // An event.
     j.kb("#nav-events", keys::ENTER).await?;
     j.s.wait_for(".screen.events", LONG).await?;
-    let event = j
-        .s
-        .exec("const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;", json!([]))
-        .await?;
+    let event = j.s.exec(OPEN_EVENT, json!([])).await?;
     let event = event
         .as_str()
         .context("no event open for registration (keyboard)")?

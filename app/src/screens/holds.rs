@@ -81,7 +81,7 @@ fn HoldItem(
     let mut pickup = use_signal(|| h.pickup_branch.clone());
     let status = t.t(&format!("hold-status-{}", h.status));
     let (id1, id2, id3, id4) = (h.id.clone(), h.id.clone(), h.id.clone(), h.id.clone());
-    let captured = h.status == "waiting" || h.status == "in_transit";
+    let captured = h.captured;
     rsx! {
         li { class: "card hold", id: "hold-{h.id}", "data-status": "{h.status}",
             h2 { class: "card-title", "{h.title}" }

@@ -50,11 +50,7 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
                 p { class: "fines", {t.ta("fines-owed", &[("amount", t.amount(a.fines_owed))])} }
             }
             div { class: "tiles",
-                section { class: "tile", "aria-labelledby": "h-overdue",
-                    h2 { id: "h-overdue", {t.t("home-overdue")} }
-                    if overdue.is_empty() {
-                        Empty { text: t.t("home-none-overdue") }
-                    }
+                Tile { id: "h-overdue", title: t.t("home-overdue"), empty: overdue.is_empty().then(|| t.t("home-none-overdue")),
                     ul {
                         for l in overdue {
                             li { key: "{l.copy}", class: "overdue",
@@ -64,11 +60,7 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
                         }
                     }
                 }
-                section { class: "tile", "aria-labelledby": "h-due-soon",
-                    h2 { id: "h-due-soon", {t.t("home-due-soon")} }
-                    if due_soon.is_empty() {
-                        Empty { text: t.t("home-none-due-soon") }
-                    }
+                Tile { id: "h-due-soon", title: t.t("home-due-soon"), empty: due_soon.is_empty().then(|| t.t("home-none-due-soon")),
                     ul {
                         for l in due_soon {
                             li { key: "{l.copy}",
@@ -79,11 +71,7 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
                     }
                     crate::components::Go { to: Route::Loans {}, class: "more", {t.t("home-all-loans")} }
                 }
-                section { class: "tile", "aria-labelledby": "h-ready",
-                    h2 { id: "h-ready", {t.t("home-holds-ready")} }
-                    if ready.is_empty() {
-                        Empty { text: t.t("home-none-ready") }
-                    }
+                Tile { id: "h-ready", title: t.t("home-holds-ready"), empty: ready.is_empty().then(|| t.t("home-none-ready")),
                     ul {
                         for h in ready {
                             li { key: "{h.id}",
@@ -96,11 +84,7 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
                         }
                     }
                 }
-                section { class: "tile", "aria-labelledby": "h-events",
-                    h2 { id: "h-events", {t.t("home-next-events")} }
-                    if events.is_empty() {
-                        Empty { text: t.t("home-none-events") }
-                    }
+                Tile { id: "h-events", title: t.t("home-next-events"), empty: events.is_empty().then(|| t.t("home-none-events")),
                     ul {
                         for e in events {
                             li { key: "{e.id}",
@@ -127,6 +111,20 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One tile of the home screen: a titled section, or its empty text.
+#[component]
+fn Tile(id: String, title: String, empty: Option<String>, children: Element) -> Element {
+    rsx! {
+        section { class: "tile", "aria-labelledby": "{id}",
+            h2 { id: "{id}", "{title}" }
+            if let Some(text) = empty {
+                Empty { text }
+            }
+            {children}
         }
     }
 }

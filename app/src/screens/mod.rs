@@ -29,13 +29,16 @@ use crate::{T, use_ctx, use_query};
 pub fn use_account() -> Load<AccountView> {
     let mut ctx = use_ctx();
     let res = use_query(|| GetAccount {});
-    let load = Load::of(&res.read());
-    if let Load::Ready(a) = &load
-        && *ctx.utc_offset.peek() != a.utc_offset_minutes
-    {
-        ctx.utc_offset.set(a.utc_offset_minutes);
-    }
-    load
+    // The status bar's clock follows the library's zone, once it is known
+    // (an effect: a signal is never written while rendering).
+    use_effect(move || {
+        if let Some(Ok(a)) = &*res.read()
+            && *ctx.utc_offset.peek() != a.utc_offset_minutes
+        {
+            ctx.utc_offset.set(a.utc_offset_minutes);
+        }
+    });
+    Load::of(&res.read())
 }
 
 pub fn branch_name(branches: &[BranchInfo], id: &str) -> String {

@@ -2,7 +2,7 @@ use dioxus::prelude::*;
 use pustaka_ipc::{Session, SetSettings, SignOut};
 
 use crate::components::Load;
-use crate::{Lang, Notice, T, use_backend, use_ctx};
+use crate::{Notice, T, use_backend, use_ctx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsAction {
@@ -37,7 +37,7 @@ pub fn Settings() -> Element {
                         SettingsAction::Language(l) => {
                             let settings = pustaka_ipc::Settings { language: l, ..current };
                             b.call(&SetSettings { settings }).await.map(|s| {
-                                ctx.lang.set(Lang::parse(&s.language));
+                                ctx.lang.set(crate::i18n::lang_of(&s.language));
                                 Some(s)
                             })
                         }

@@ -23,7 +23,7 @@ pub fn SignIn(session: Session) -> Element {
             server: session.suggested_server.clone().or(session.server.clone()).unwrap_or_default(),
             error: error(),
             busy: busy(),
-            on_language: move |l: String| ctx.lang.set(Lang::parse(&l)),
+            on_language: move |l: String| ctx.lang.set(crate::i18n::lang_of(&l)),
             on_submit: move |c: Credentials| {
                 let b = backend.clone();
                 busy.set(true);

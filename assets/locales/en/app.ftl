@@ -17,6 +17,7 @@ status-online = Online
 status-offline = Offline
 status-last-synced = Last synced { $time }
 status-never-synced = Never synced
+status-sync-now = Sync now
 status-pending = { $n } requests waiting
 offline-banner = You are offline. You see what is on this device; new requests are sent when you are connected again.
 

@@ -17,6 +17,7 @@ status-online = Daring
 status-offline = Luring
 status-last-synced = Sinkron terakhir { $time }
 status-never-synced = Belum pernah sinkron
+status-sync-now = Sinkronkan sekarang
 status-pending = { $n } permintaan menunggu
 offline-banner = Anda sedang luring. Yang tampil adalah data di perangkat ini; permintaan baru akan dikirim saat tersambung lagi.
 

@@ -59,6 +59,19 @@ async fn server_error(resp: reqwest::Response) -> DeviceError {
     }
 }
 
+/// A JSON answer, or the server's `{code, message}` error.
+async fn json_reply<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+) -> Result<T, DeviceError> {
+    if !resp.status().is_success() {
+        return Err(server_error(resp).await);
+    }
+    resp.json().await.map_err(|e| DeviceError::Server {
+        code: "bad_reply".into(),
+        message: e.to_string(),
+    })
+}
+
 impl Transport {
     pub fn new() -> Transport {
         let http = reqwest::Client::builder()
@@ -82,13 +95,7 @@ impl Transport {
             .send()
             .await
             .map_err(offline)?;
-        if !resp.status().is_success() {
-            return Err(server_error(resp).await);
-        }
-        resp.json().await.map_err(|e| DeviceError::Server {
-            code: "bad_reply".into(),
-            message: e.to_string(),
-        })
+        json_reply(resp).await
     }
 
     /// A public JSON read (the catalogue).
@@ -105,13 +112,7 @@ impl Transport {
             .send()
             .await
             .map_err(offline)?;
-        if !resp.status().is_success() {
-            return Err(server_error(resp).await);
-        }
-        resp.json().await.map_err(|e| DeviceError::Server {
-            code: "bad_reply".into(),
-            message: e.to_string(),
-        })
+        json_reply(resp).await
     }
 
     pub async fn logout(&self, server: &str, token: &str) -> Result<(), DeviceError> {

@@ -204,6 +204,7 @@ pub(crate) fn build(
             pickup_branch: h.pickup_branch.clone(),
             pickup_by: h.pickup_by.as_deref().and_then(day),
             suspended_until: h.suspended_until.as_deref().and_then(day),
+            captured: h.hold_status().is_ok_and(|s| s.is_captured()),
         })
         .collect();
 

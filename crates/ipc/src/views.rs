@@ -39,6 +39,8 @@ pub struct HoldView {
     pub pickup_branch: String,
     pub pickup_by: Option<NaiveDate>,
     pub suspended_until: Option<NaiveDate>,
+    /// A copy is set aside or on its way: no suspending or moving it.
+    pub captured: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
