@@ -200,6 +200,11 @@ fn holds_events_and_card_show_what_patrons_asked_for() {
     let holds = render(account(fake::full_account()), true, Lang::En, Holds, true);
     assert!(holds.contains("Collect by 27 November 2026"), "{holds}");
     assert!(holds.contains("Number 2 of 4 in the queue"), "{holds}");
+    // Suspension offers dates to choose from, never a date field (which
+    // traps the Tab key in WebKitGTK).
+    assert!(holds.contains(">14 days<"), "{holds}");
+    assert!(holds.contains("Until "), "{holds}");
+    assert!(!holds.contains("type=\"date\""), "{holds}");
     let events = render(account(fake::full_account()), true, Lang::En, Events, true);
     assert!(events.contains(&t.t("event-registered")), "{events}");
     assert!(events.contains("Full · 2 on the waiting list"), "{events}");

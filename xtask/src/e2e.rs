@@ -234,6 +234,8 @@ struct Journey {
     display: String,
     a11y_failures: Vec<String>,
     screens_checked: usize,
+    /// The title held in the mouse run (the keyboard run cancels it).
+    mouse_hold: Option<String>,
 }
 
 const SCREENS: [(&str, &str, &str); 7] = [
@@ -375,19 +377,33 @@ impl Journey {
     /// Tabs until `css` has the focus (bounded), then presses `key`.
     async fn kb(&self, css: &str, key: &str) -> anyhow::Result<()> {
         let check = format!(
-            "return !!document.activeElement && document.activeElement.matches({});",
+            "const a = document.activeElement; return a && a.matches({}) ? true : (a ? a.tagName + '#' + a.id + '.' + a.className : 'none');",
             serde_json::to_string(css)?
         );
+        let mut trail: Vec<String> = vec![];
         for _ in 0..200 {
-            if self.s.exec(&check, json!([])).await?.as_bool() == Some(true) {
+            let v = self.s.exec(&check, json!([])).await?;
+            if v.as_bool() == Some(true) {
                 if !key.is_empty() {
                     self.s.keys(key).await?;
                 }
                 return Ok(());
             }
+            let here = v.as_str().unwrap_or_default().to_string();
+            if trail.last() != Some(&here) {
+                trail.push(here);
+            }
             self.s.keys(keys::TAB).await?;
         }
-        bail!("`{css}` cannot be reached with the Tab key")
+        bail!(
+            "`{css}` cannot be reached with the Tab key; focus went through: {}",
+            trail
+                .iter()
+                .take(60)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" → ")
+        )
     }
 }
 
@@ -424,11 +440,16 @@ async fn account_titles(j: &Journey) -> anyhow::Result<Vec<String>> {
 const OPEN_EVENT: &str = "const b = Array.from(document.querySelectorAll('button.register')).find(b => !b.closest('li').querySelector('.registration')); return b ? b.closest('li').id : null;";
 
 /// A script that is true once the holds list shows `title`.
-fn hold_listed(title: &str) -> String {
+/// A script expression: is a hold on `title` listed?
+fn has_hold(title: &str) -> String {
     format!(
-        "return Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {});",
+        "Array.from(document.querySelectorAll('#hold-list .hold .card-title')).some(h => h.innerText === {})",
         js_str(title)
     )
+}
+
+fn hold_listed(title: &str) -> String {
+    format!("return {};", has_hold(title))
 }
 
 fn js_str(s: &str) -> String {
@@ -477,6 +498,7 @@ pub async fn run() -> anyhow::Result<()> {
         display: rig.display.clone(),
         a11y_failures: vec![],
         screens_checked: 0,
+        mouse_hold: None,
     };
     let r = journey(&mut j, &mut rig).await;
     let _ = j.s.quit().await;
@@ -583,6 +605,7 @@ async fn journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> {
     j.s.wait_until("hold listed", &hold_listed(&title), LONG)
         .await?;
     eprintln!("e2e: hold placed on {title}");
+    j.mouse_hold = Some(title);
 
     // ---- register for an event --------------------------------------------
     j.visit("#nav-events", ".screen.events").await?;
@@ -633,6 +656,32 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
     j.s
         .wait_until("renew-all decided", "return !document.querySelector('.loan .badge.pending') && !!document.querySelector('#h-results');", LONG)
         .await?;
+    // The hold placed with the mouse is cancelled with the keyboard (the
+    // patron is at the hold limit), then a new one is placed.
+    if let Some(title) = j.mouse_hold.clone() {
+        j.kb("#nav-holds", keys::ENTER).await?;
+        j.s.wait_until("hold listed", &hold_listed(&title), LONG)
+            .await?;
+        let id = j
+            .s
+            .exec(
+                &format!(
+                    "const h = Array.from(document.querySelectorAll('#hold-list .hold')).find(h => h.querySelector('.card-title').innerText === {}); return h ? h.id : null;",
+                    js_str(&title)
+                ),
+                json!([]),
+            )
+            .await?;
+        let id = id.as_str().context("the mouse run's hold")?.to_string();
+        j.kb(&format!("#{id} button.danger"), keys::ENTER).await?;
+        j.s.wait_until(
+            "hold cancelled (keyboard)",
+            &format!("return !{};", has_hold(&title)),
+            LONG,
+        )
+        .await?;
+        eprintln!("e2e: keyboard cancelled the hold on {title}");
+    }
     // Catalogue search and a hold.
     let avoid = account_titles(j).await?;
     let (title_id, title) = holdable_title(rig.port, &avoid).await?;
@@ -649,20 +698,17 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
     .await?;
     j.s.wait_for("#place-hold", LONG).await?;
     j.kb("#place-hold", keys::ENTER).await?;
-    // Accepted locally (then listed once the library decides), or refused
-    // before sending with its reason (e.g. the hold limit after the mouse run).
     j.s.wait_for("#notice.ok, #notice.error", SHORT).await?;
-    let refused = j.s.find("#notice.error").await?.is_some();
-    if refused {
-        eprintln!(
-            "e2e: keyboard hold refused with a reason: {}",
+    if j.s.find("#notice.error").await?.is_some() {
+        bail!(
+            "the keyboard hold was refused: {}",
             j.s.text_of("#notice").await?
         );
-    } else {
-        j.kb("#nav-holds", keys::ENTER).await?;
-        j.s.wait_until("hold listed (keyboard)", &hold_listed(&title), LONG)
-            .await?;
     }
+    j.kb("#nav-holds", keys::ENTER).await?;
+    j.s.wait_until("hold listed (keyboard)", &hold_listed(&title), LONG)
+        .await?;
+    eprintln!("e2e: keyboard hold placed on {title}");
     // An event.
     j.kb("#nav-events", keys::ENTER).await?;
     j.s.wait_for(".screen.events", LONG).await?;

@@ -68,6 +68,9 @@ pub fn HoldsView(
     }
 }
 
+/// The suspension lengths offered, in days.
+const SUSPEND_DAYS: [i64; 5] = [7, 14, 30, 60, 90];
+
 #[component]
 fn HoldItem(
     t: T,
@@ -109,14 +112,22 @@ fn HoldItem(
                 if h.status == "suspended" {
                     button { class: "secondary", onclick: move |_| on_action.call(HoldAction::Resume(id1.clone())), {t.t("hold-resume")} }
                 } else if !captured {
+                    // A choice of dates, not a date field: WebKitGTK's date
+                    // field keeps the Tab key inside it (a keyboard trap).
                     label { r#for: "until-{h.id}", {t.t("hold-suspend-until")} }
-                    input {
+                    select {
                         id: "until-{h.id}",
-                        r#type: "date",
-                        min: "{today}",
-                        value: "{until}",
                         onchange: move |e| if let Ok(d) = e.value().parse() { until.set(d) },
+                        for days in SUSPEND_DAYS {
+                            option {
+                                key: "{days}",
+                                value: "{today + chrono::Duration::days(days)}",
+                                selected: today + chrono::Duration::days(days) == until(),
+                                {t.ta("hold-suspend-option", &[("n", days.to_string())])}
+                            }
+                        }
                     }
+                    p { class: "muted", id: "until-date-{h.id}", {t.ta("hold-suspend-preview", &[("date", t.date(until()))])} }
                     button { class: "secondary", onclick: move |_| on_action.call(HoldAction::Suspend(id2.clone(), until())), {t.t("hold-suspend")} }
                 }
                 if !captured {
