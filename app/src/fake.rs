@@ -256,6 +256,9 @@ pub fn title() -> TitleView {
             isbn: Some("9789799731234".into()),
             collection: Some("umum".into()),
             formats: vec!["book".into()],
+            responsibility: Some("Pramoedya Ananta Toer".into()),
+            call_number: Some("899.221 TOE b".into()),
+            links: vec![],
             copies: vec![
                 CopyInfo {
                     barcode: "C0001".into(),

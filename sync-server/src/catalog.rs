@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-pub use pustaka_ipc::{BranchAvailability, CopyInfo, TitleDetails, TitleSummary};
+pub use pustaka_ipc::{BranchAvailability, CopyInfo, OnlineLink, TitleDetails, TitleSummary};
+pub use pustaka_marc::isbn13;
 
 use crate::error::ApiError;
 use crate::hub::Hub;
@@ -63,7 +64,17 @@ pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
             .collect(),
         isbn: t.isbn.clone(),
         collection: t.collection.clone(),
-        formats: vec![t.item_type.clone()],
+        formats: vec![t.format.clone().unwrap_or_else(|| t.item_type.clone())],
+        responsibility: t.responsibility.clone(),
+        call_number: t.call_number.clone(),
+        links: t
+            .links
+            .iter()
+            .map(|l| OnlineLink {
+                url: l.url.clone(),
+                label: l.label.clone(),
+            })
+            .collect(),
         copies: copies
             .into_iter()
             .map(|c| CopyInfo {
@@ -75,64 +86,6 @@ pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
             .collect(),
         holds,
     })
-}
-
-/// Normalises an ISBN-10 or ISBN-13 to ISBN-13, checking the check digit.
-pub fn isbn13(code: &str) -> Option<String> {
-    let s: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let digits: Vec<u32> = s
-        .chars()
-        .map(|c| {
-            if c == 'X' || c == 'x' {
-                10
-            } else {
-                c.to_digit(10).unwrap_or(99)
-            }
-        })
-        .collect();
-    match digits.len() {
-        13 => {
-            if digits.iter().any(|d| *d > 9) {
-                return None;
-            }
-            let sum: u32 = digits
-                .iter()
-                .enumerate()
-                .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
-                .sum();
-            sum.is_multiple_of(10).then_some(s)
-        }
-        10 => {
-            if digits[..9].iter().any(|d| *d > 9) || digits[9] > 10 {
-                return None;
-            }
-            let sum: u32 = digits
-                .iter()
-                .enumerate()
-                .map(|(i, d)| d * (10 - i as u32))
-                .sum();
-            if !sum.is_multiple_of(11) {
-                return None;
-            }
-            let mut out: Vec<u32> = vec![9, 7, 8];
-            out.extend_from_slice(&digits[..9]);
-            let check = (10
-                - out
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
-                    .sum::<u32>()
-                    % 10)
-                % 10;
-            out.push(check);
-            Some(
-                out.iter()
-                    .map(|d| char::from_digit(*d, 10).unwrap_or('0'))
-                    .collect(),
-            )
-        }
-        _ => None,
-    }
 }
 
 /// A scanned code: `pustaka://title/<id>`, `https://…/title/<id>`, an ISBN,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod librarian;
+pub mod marc_import;
 pub mod storage;
 
 use std::net::SocketAddr;

@@ -57,6 +57,7 @@ pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
             isbn: t.isbn,
             item_type: t.item_type,
             collection: t.collection,
+            ..Default::default()
         })?;
         for c in t.copies {
             let status = ctx

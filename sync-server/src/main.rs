@@ -99,6 +99,21 @@ enum Cmd {
         #[command(flatten)]
         admin: Admin,
     },
+    /// Import MARC 21 records (ISO 2709 or MARCXML; UTF-8 or MARC-8) into
+    /// the catalogue. Re-importing a record updates it. Prints a JSON
+    /// summary; bad records are listed and skipped.
+    ImportMarc {
+        #[arg(long, default_value = "data/library")]
+        data: PathBuf,
+        /// The library's policy (default: the one the server last ran with).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Branch, location and format mapping (TOML; see the README).
+        #[arg(long)]
+        map: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
@@ -156,6 +171,73 @@ async fn serve(
     tokio::signal::ctrl_c().await?;
     running.stop().await;
     Ok(())
+}
+
+fn import_marc(
+    data: &std::path::Path,
+    policy: Option<PathBuf>,
+    map: Option<PathBuf>,
+    files: &[PathBuf],
+) -> anyhow::Result<pustaka_sync::marc_import::Summary> {
+    use pustaka_sync::marc_import::{ImportConfig, Importer};
+    use pustaka_sync::storage::Storage;
+    use std::io::IsTerminal;
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let mut store =
+        pustaka_sync::storage::sqlite::SqliteStorage::open(&data.join(pustaka_sync::DB_FILE))?;
+    let policy_text = match policy {
+        Some(p) => {
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => store
+            .meta("policy")?
+            .with_context(|| format!("{} has never been served: pass --policy", data.display()))?,
+    };
+    let policy = pustaka_domain::Policy::from_toml(&policy_text)?;
+    let cfg = match map {
+        Some(p) => ImportConfig::from_toml(
+            &std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+        )?,
+        None => ImportConfig::default(),
+    };
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut imp = Importer::new(&mut store, &policy, &cfg)?;
+    let mut done = 0u64;
+    for f in files {
+        let name = f.display().to_string();
+        bar.set_message(name.clone());
+        match std::fs::read(f) {
+            Ok(bytes) => {
+                imp.import(&name, &bytes, &mut |at| bar.set_position(done + at as u64))?;
+                done += bytes.len() as u64;
+            }
+            Err(e) => imp.file_error(&name, &e.to_string()),
+        }
+    }
+    bar.finish_and_clear();
+    let mut summary = imp.finish()?;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    summary.records_per_sec =
+        (summary.records_read as f64 / started.elapsed().as_secs_f64().max(1e-9)).round();
+    Ok(summary)
 }
 
 #[tokio::main]
@@ -229,5 +311,17 @@ async fn main() -> anyhow::Result<()> {
             admin_call(&admin, "events", body).await
         }
         Cmd::RunJobs { admin } => admin_call(&admin, "jobs/run", serde_json::json!({})).await,
+        Cmd::ImportMarc {
+            data,
+            policy,
+            map,
+            files,
+        } => {
+            let summary =
+                tokio::task::spawn_blocking(move || import_marc(&data, policy, map, &files))
+                    .await??;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
     }
 }

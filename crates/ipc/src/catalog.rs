@@ -38,4 +38,18 @@ pub struct TitleDetails {
     pub formats: Vec<String>,
     pub copies: Vec<CopyInfo>,
     pub holds: u32,
+    /// Statement of responsibility ("by …; translated by …").
+    #[serde(default)]
+    pub responsibility: Option<String>,
+    #[serde(default)]
+    pub call_number: Option<String>,
+    /// Where the title can be read or heard online (e-books, e-journals).
+    #[serde(default)]
+    pub links: Vec<OnlineLink>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct OnlineLink {
+    pub url: String,
+    pub label: Option<String>,
 }

@@ -36,7 +36,7 @@ pub struct PatronRow {
     pub intents_doc: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TitleRow {
     pub id: String,
     pub title: String,
@@ -44,9 +44,28 @@ pub struct TitleRow {
     pub year: Option<i32>,
     pub language: String,
     pub subjects: String,
+    /// The main ISBN-13 (shown on the title page).
     pub isbn: Option<String>,
     pub item_type: String,
     pub collection: Option<String>,
+    /// Statement of responsibility (MARC 245 $c).
+    pub responsibility: Option<String>,
+    pub call_number: Option<String>,
+    /// Physical or digital form: book, large_print, braille, ebook…
+    pub format: Option<String>,
+    /// Online access (MARC 856).
+    pub links: Vec<TitleLink>,
+    /// The source record's control number (003/001): a re-import of the
+    /// same record updates this title.
+    pub marc_control: Option<String>,
+    /// Every ISBN of the title, ISBN-13 and ISBN-10 forms (searchable).
+    pub isbns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TitleLink {
+    pub url: String,
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +216,11 @@ pub trait Storage: Send {
 
     fn upsert_title(&mut self, t: &TitleRow) -> StoreResult<()>;
     fn title(&self, id: &str) -> StoreResult<Option<TitleRow>>;
+    /// A title by any of its ISBNs (ISBN-13 or ISBN-10 form).
     fn title_by_isbn(&self, isbn: &str) -> StoreResult<Option<TitleRow>>;
+    /// The title imported from the record with this control number.
+    fn title_id_by_control(&self, control: &str) -> StoreResult<Option<String>>;
+    fn title_count(&self) -> StoreResult<u64>;
     fn search_titles(
         &self,
         query: &str,

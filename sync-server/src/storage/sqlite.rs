@@ -6,7 +6,8 @@ use std::path::Path;
 
 /// Migrations run in order; `PRAGMA user_version` records how far a database
 /// has come. Never edit a released migration: add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE patrons (
@@ -49,7 +50,39 @@ CREATE INDEX processed_intents_card ON processed_intents(card);
 CREATE TABLE docs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL, snapshot BLOB NOT NULL);
 CREATE TABLE doc_chunks (doc_id TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (doc_id, seq));
 CREATE TABLE sync_states (device TEXT NOT NULL, doc_id TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (device, doc_id));
-"#];
+"#,
+    r#"
+-- 2: catalogue records from MARC: responsibility, call number, format,
+-- links (856), the source control number (re-import updates, never
+-- duplicates) and every ISBN of a title, searchable and looked up exactly.
+ALTER TABLE titles ADD COLUMN responsibility TEXT;
+ALTER TABLE titles ADD COLUMN call_number TEXT;
+ALTER TABLE titles ADD COLUMN format TEXT;
+ALTER TABLE titles ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE titles ADD COLUMN marc_control TEXT;
+ALTER TABLE titles ADD COLUMN isbns TEXT NOT NULL DEFAULT '';
+UPDATE titles SET isbns = COALESCE(isbn, '');
+CREATE UNIQUE INDEX titles_marc_control ON titles(marc_control);
+CREATE TABLE title_isbns (isbn TEXT NOT NULL, title_id TEXT NOT NULL, PRIMARY KEY (isbn, title_id)) WITHOUT ROWID;
+INSERT OR IGNORE INTO title_isbns SELECT isbn, id FROM titles WHERE isbn IS NOT NULL;
+DROP TRIGGER titles_ai;
+DROP TRIGGER titles_ad;
+DROP TRIGGER titles_au;
+DROP TABLE titles_fts;
+CREATE VIRTUAL TABLE titles_fts USING fts5(title, author, subjects, isbns, content='titles', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER titles_ai AFTER INSERT ON titles BEGIN
+  INSERT INTO titles_fts(rowid, title, author, subjects, isbns) VALUES (new.rowid, new.title, new.author, new.subjects, new.isbns);
+END;
+CREATE TRIGGER titles_ad AFTER DELETE ON titles BEGIN
+  INSERT INTO titles_fts(titles_fts, rowid, title, author, subjects, isbns) VALUES ('delete', old.rowid, old.title, old.author, old.subjects, old.isbns);
+END;
+CREATE TRIGGER titles_au AFTER UPDATE OF title, author, subjects, isbns ON titles BEGIN
+  INSERT INTO titles_fts(titles_fts, rowid, title, author, subjects, isbns) VALUES ('delete', old.rowid, old.title, old.author, old.subjects, old.isbns);
+  INSERT INTO titles_fts(rowid, title, author, subjects, isbns) VALUES (new.rowid, new.title, new.author, new.subjects, new.isbns);
+END;
+INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');
+"#,
+];
 
 pub struct SqliteStorage {
     conn: Connection,
@@ -100,8 +133,10 @@ fn patron_row(r: &Row) -> rusqlite::Result<PatronRow> {
     })
 }
 
-const TITLE_COLS: &str = "id, title, author, year, language, subjects, isbn, item_type, collection";
+const TITLE_COLS: &str = "id, title, author, year, language, subjects, isbn, item_type, collection, responsibility, call_number, format, links, marc_control, isbns";
 fn title_row(r: &Row) -> rusqlite::Result<TitleRow> {
+    let links: String = r.get(12)?;
+    let isbns: String = r.get(14)?;
     Ok(TitleRow {
         id: r.get(0)?,
         title: r.get(1)?,
@@ -112,6 +147,14 @@ fn title_row(r: &Row) -> rusqlite::Result<TitleRow> {
         isbn: r.get(6)?,
         item_type: r.get(7)?,
         collection: r.get(8)?,
+        responsibility: r.get(9)?,
+        call_number: r.get(10)?,
+        format: r.get(11)?,
+        links: serde_json::from_str(&links).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, e.into())
+        })?,
+        marc_control: r.get(13)?,
+        isbns: isbns.split_whitespace().map(str::to_string).collect(),
     })
 }
 
@@ -183,6 +226,14 @@ fn reg_row(r: &Row) -> rusqlite::Result<RegistrationRow> {
         status: r.get(2)?,
         seq: r.get(3)?,
     })
+}
+
+/// `a, b` → `t.a, t.b`.
+fn prefixed(table: &str, cols: &str) -> String {
+    cols.split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Turns free text into an FTS5 query: every word must match as a prefix,
@@ -372,10 +423,19 @@ impl Storage for SqliteStorage {
     }
 
     fn upsert_title(&mut self, t: &TitleRow) -> StoreResult<()> {
+        let links = serde_json::to_string(&t.links).map_err(db)?;
         self.exec(
-            &format!("INSERT INTO titles({TITLE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET title = excluded.title, author = excluded.author, year = excluded.year, language = excluded.language, subjects = excluded.subjects, isbn = excluded.isbn, item_type = excluded.item_type, collection = excluded.collection"),
-            params![t.id, t.title, t.author, t.year, t.language, t.subjects, t.isbn, t.item_type, t.collection],
-        ).map(|_| ())
+            &format!("INSERT INTO titles({TITLE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT(id) DO UPDATE SET title = excluded.title, author = excluded.author, year = excluded.year, language = excluded.language, subjects = excluded.subjects, isbn = excluded.isbn, item_type = excluded.item_type, collection = excluded.collection, responsibility = excluded.responsibility, call_number = excluded.call_number, format = excluded.format, links = excluded.links, marc_control = excluded.marc_control, isbns = excluded.isbns"),
+            params![t.id, t.title, t.author, t.year, t.language, t.subjects, t.isbn, t.item_type, t.collection, t.responsibility, t.call_number, t.format, links, t.marc_control, t.isbns.join(" ")],
+        )?;
+        self.exec("DELETE FROM title_isbns WHERE title_id = ?1", [&t.id])?;
+        for isbn in t.isbn.iter().chain(&t.isbns) {
+            self.exec(
+                "INSERT OR IGNORE INTO title_isbns(isbn, title_id) VALUES (?1, ?2)",
+                [isbn, &t.id],
+            )?;
+        }
+        Ok(())
     }
 
     fn title(&self, id: &str) -> StoreResult<Option<TitleRow>> {
@@ -387,11 +447,25 @@ impl Storage for SqliteStorage {
     }
 
     fn title_by_isbn(&self, isbn: &str) -> StoreResult<Option<TitleRow>> {
+        let cols = prefixed("t", TITLE_COLS);
         self.one(
-            &format!("SELECT {TITLE_COLS} FROM titles WHERE isbn = ?1"),
+            &format!("SELECT {cols} FROM title_isbns i JOIN titles t ON t.id = i.title_id WHERE i.isbn = ?1 ORDER BY t.id LIMIT 1"),
             [isbn],
             title_row,
         )
+    }
+
+    fn title_id_by_control(&self, control: &str) -> StoreResult<Option<String>> {
+        self.one(
+            "SELECT id FROM titles WHERE marc_control = ?1",
+            [control],
+            |r| r.get(0),
+        )
+    }
+
+    fn title_count(&self) -> StoreResult<u64> {
+        self.one("SELECT COUNT(*) FROM titles", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.unwrap_or(0) as u64)
     }
 
     fn search_titles(
@@ -400,15 +474,16 @@ impl Storage for SqliteStorage {
         f: &SearchFilter,
         limit: u32,
     ) -> StoreResult<Vec<TitleRow>> {
+        // An ISBN, however it is written (10 or 13 digits, hyphens), is an
+        // exact lookup.
+        if let Some(isbn) = pustaka_marc::isbn13(query) {
+            return Ok(self.title_by_isbn(&isbn)?.into_iter().collect());
+        }
         let Some(fts) = fts_query(query) else {
             return Ok(vec![]);
         };
         // Title matches rank first (bm25 weights title 10, author 4, subjects 2).
-        let cols = TITLE_COLS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = prefixed("t", TITLE_COLS);
         let sql = format!(
             "SELECT {cols} FROM titles_fts JOIN titles t ON t.rowid = titles_fts.rowid
              WHERE titles_fts MATCH ?1
@@ -748,6 +823,7 @@ mod tests {
                 isbn: None,
                 item_type: "book".into(),
                 collection: None,
+                ..Default::default()
             })
             .unwrap();
         }
