@@ -51,12 +51,22 @@ pub enum Route {
     NotFound { rest: Vec<String> },
 }
 
-/// A `pustaka://title/<id>` link (or the library's https form) as a route.
+/// A `pustaka://` link (or the library's https form) as a route:
+/// `title/<id>`, or a screen (`loans`, `holds`, `events`, `card`) as
+/// reminders and notifications open them.
 pub fn route_for_link(url: &str) -> Option<Route> {
     let rest = url
         .strip_prefix("pustaka://")
-        .or_else(|| url.split_once("/pustaka/").map(|(_, r)| r))?;
-    let id = rest.strip_prefix("title/")?.trim_end_matches('/');
+        .or_else(|| url.split_once("/pustaka/").map(|(_, r)| r))?
+        .trim_end_matches('/');
+    match rest {
+        "loans" => return Some(Route::Loans {}),
+        "holds" => return Some(Route::Holds {}),
+        "events" => return Some(Route::Events {}),
+        "card" => return Some(Route::Card {}),
+        _ => {}
+    }
+    let id = rest.strip_prefix("title/")?;
     (!id.is_empty() && id.len() <= 64 && !id.contains('/')).then(|| Route::Title { id: id.into() })
 }
 
@@ -273,5 +283,7 @@ mod tests {
         assert_eq!(route_for_link("pustaka://title/a/b"), None);
         assert_eq!(route_for_link("https://example.org/title/T1"), None);
         assert_eq!(route_for_link("pustaka://loan/C1"), None);
+        assert_eq!(route_for_link("pustaka://loans"), Some(Route::Loans {}));
+        assert_eq!(route_for_link("pustaka://holds/"), Some(Route::Holds {}));
     }
 }

@@ -133,3 +133,9 @@ pub fn add_to_calendar(
 pub fn set_settings(shell: State<'_, Shell>, args: SetSettings) -> Reply<Settings> {
     shell.set_settings(args.settings)
 }
+
+#[tauri::command]
+pub fn startup_mark(args: StartupMark) -> Reply<()> {
+    crate::startup_mark(&args.mark);
+    Ok(())
+}

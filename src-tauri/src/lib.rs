@@ -44,8 +44,41 @@ fn data_dir(app: &tauri::App) -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("pustaka-data"))
 }
 
+/// Signalled when the page has loaded: background sync waits for it, so the
+/// page gets the CPU first (the patron's data is already on the device).
+fn page_loaded() -> &'static std::sync::Arc<tokio::sync::Notify> {
+    static N: std::sync::OnceLock<std::sync::Arc<tokio::sync::Notify>> = std::sync::OnceLock::new();
+    N.get_or_init(Default::default)
+}
+
+/// The longest background sync waits for the page to load.
+const SYNC_AFTER_PAGE_AT_MOST: Duration = Duration::from_secs(3);
+
+/// When `run` began, for the start-up milestones.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Logs a start-up milestone reported by the page: the time since `run`
+/// began and the wall-clock time (the start-up bench compares it with the
+/// process start in `/proc`). Each mark is logged once per process.
+pub fn startup_mark(mark: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(mut seen) = SEEN.lock() {
+        if seen.iter().any(|m| m == mark) || seen.len() > 16 {
+            return;
+        }
+        seen.push(mark.to_string());
+    }
+    let since = STARTED.get().map(|s| s.elapsed().as_millis()).unwrap_or(0);
+    let epoch_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    tracing::info!(target: "pustaka::startup", "startup mark {mark} after_ms={since} epoch_ms={epoch_ms}");
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    let started = *STARTED.get_or_init(std::time::Instant::now);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PUSTAKA_LOG")
@@ -66,6 +99,17 @@ pub fn run() {
         }));
     }
     let result = builder
+        .on_page_load(move |_, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                page_loaded().notify_one();
+            }
+            tracing::info!(
+                "page {:?} {} after_ms={}",
+                payload.event(),
+                payload.url(),
+                started.elapsed().as_millis()
+            );
+        })
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_session,
@@ -87,9 +131,12 @@ pub fn run() {
             commands::recent_titles,
             commands::add_to_calendar,
             commands::set_settings,
+            commands::startup_mark,
         ])
-        .setup(|app| {
+        .setup(move |app| {
+            tracing::info!("setup after_ms={}", started.elapsed().as_millis());
             let shell = Shell::open(data_dir(app)).map_err(|e| e.to_string())?;
+            tracing::info!("device opened after_ms={}", started.elapsed().as_millis());
             let device = shell.device.clone();
             app.manage(shell);
 
@@ -128,8 +175,14 @@ pub fn run() {
                 });
             }
 
-            // Background sync, following the server's poke.
-            tauri::async_runtime::spawn(device.clone().run_with(RETRY_CEILING));
+            // Background sync, following the server's poke, once the page
+            // is up (or after a few seconds at most).
+            let d = device.clone();
+            tauri::async_runtime::spawn(async move {
+                let _ =
+                    tokio::time::timeout(SYNC_AFTER_PAGE_AT_MOST, page_loaded().notified()).await;
+                d.run_with(RETRY_CEILING).await;
+            });
             // Every change reaches the page as an event.
             let handle = app.handle().clone();
             let mut changes = device.subscribe();

@@ -24,10 +24,29 @@ const LONG: Duration = Duration::from_secs(90);
 const SHORT: Duration = Duration::from_secs(20);
 
 /// Kills the child when dropped, so a failed step leaves nothing running.
+/// A child process killed when dropped.
 struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// tauri-driver in its own process group, killed as a group when dropped:
+/// its WebKitWebDriver and the apps that one started do not outlive the run.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pgid = self.0.id();
+        if pgid > 1 {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pgid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -137,7 +156,7 @@ pub struct Rig {
     pub port: u16,
     server: Option<Proc>,
     _display: Option<Proc>,
-    _driver: Proc,
+    _driver: Group,
     pub driver_url: String,
     pub display: String,
 }
@@ -174,7 +193,12 @@ impl Rig {
         for (k, v) in app_env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().context("starting tauri-driver")?;
+        let mut child = {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0)
+        }
+        .spawn()
+        .context("starting tauri-driver")?;
         wait_port(dport, &mut child, "tauri-driver")?;
         // tauri-driver proxies to WebKitWebDriver: wait for it too.
         wait_port(nport, &mut child, "WebKitWebDriver")?;
@@ -183,7 +207,7 @@ impl Rig {
             port,
             server: Some(server),
             _display: xvfb,
-            _driver: Proc(child),
+            _driver: Group(child),
             driver_url: format!("http://127.0.0.1:{dport}"),
             display: disp,
         })
@@ -200,7 +224,12 @@ impl Rig {
     }
 
     pub async fn session(&self) -> anyhow::Result<Session> {
-        let app = target_dir().join("debug/pustaka");
+        self.session_of(&target_dir().join("debug/pustaka")).await
+    }
+
+    /// A session on a given build of the app (the start-up bench uses the
+    /// release build).
+    pub async fn session_of(&self, app: &std::path::Path) -> anyhow::Result<Session> {
         Session::new(
             &self.driver_url,
             json!({ "alwaysMatch": { "tauri:options": { "application": app } } }),

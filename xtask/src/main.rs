@@ -226,6 +226,18 @@ fn main() -> anyhow::Result<()> {
         ["bench", "sync"] => bench::sync(),
         ["bench", "startup"] => {
             e2e::build()?;
+            // Patrons run release builds: time that one.
+            run(
+                "cargo",
+                &[
+                    "build",
+                    "--release",
+                    "-p",
+                    "pustaka-desktop",
+                    "--features",
+                    "custom-protocol",
+                ],
+            )?;
             tokio::runtime::Runtime::new()?.block_on(startup::run())
         }
         _ => {

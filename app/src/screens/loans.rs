@@ -1,5 +1,5 @@
 use dioxus::prelude::*;
-use pustaka_ipc::{AccountView, LoanView, PendingState, Renew, RenewAll};
+use pustaka_ipc::{AccountView, LoanView, PendingState, Renew, RenewAll, StartupMark};
 
 use super::{ScreenHead, not_ready, outcome_text, use_account};
 use crate::components::{Empty, Load};
@@ -11,6 +11,21 @@ pub fn Loans() -> Element {
     let backend = use_backend();
     let account = use_account();
     let b2 = backend.clone();
+    let b3 = backend.clone();
+    // After the first render with the patron's loans: a start-up milestone.
+    let ready = matches!(account, Load::Ready(_));
+    use_effect(use_reactive!(|ready| {
+        if ready {
+            let b = b3.clone();
+            spawn(async move {
+                let _ = b
+                    .call(&StartupMark {
+                        mark: "loans-visible".into(),
+                    })
+                    .await;
+            });
+        }
+    }));
     rsx! {
         LoansView {
             t: ctx.t(),

@@ -170,6 +170,11 @@ command!(
     AddToCalendar = "add_to_calendar" -> String { event: String }
 );
 command!(SetSettings = "set_settings" -> Settings { settings: Settings });
+command!(
+    /// The page reached a start-up milestone (e.g. `loans-visible`); the
+    /// shell logs it with the time since the process started.
+    StartupMark = "startup_mark" -> () { mark: String }
+);
 
 /// A title page: details plus where they came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
