@@ -186,6 +186,7 @@ fn import_marc(
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     let mut store =
         pustaka_sync::storage::sqlite::SqliteStorage::open(&data.join(pustaka_sync::DB_FILE))?;
+    store.bulk_load()?;
     let policy_text = match policy {
         Some(p) => {
             std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?

@@ -117,7 +117,7 @@ pub struct Summary {
 pub const LISTED: usize = 200;
 
 /// Titles and copies are committed in batches of this many records.
-const BATCH: usize = 2_000;
+const BATCH: usize = 5_000;
 
 pub struct Importer<'a> {
     store: &'a mut dyn Storage,

@@ -7,6 +7,7 @@
 //!   table and, as the last line, one JSON object.
 
 mod bench;
+mod catalog;
 mod e2e;
 mod startup;
 mod webdriver;
@@ -224,6 +225,7 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Runtime::new()?.block_on(e2e::run())
         }
         ["bench", "sync"] => bench::sync(),
+        ["bench", "catalog"] => catalog::run(),
         ["bench", "startup"] => {
             e2e::build()?;
             // Patrons run release builds: time that one.
@@ -241,7 +243,9 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Runtime::new()?.block_on(startup::run())
         }
         _ => {
-            eprintln!("usage: cargo xtask ci | demo | ui | e2e | bench sync | bench startup");
+            eprintln!(
+                "usage: cargo xtask ci | demo | ui | e2e | bench sync | bench startup | bench catalog"
+            );
             std::process::exit(2);
         }
     }

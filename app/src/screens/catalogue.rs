@@ -163,6 +163,15 @@ fn TitleHit(t: T, hit: TitleSummary, branches: Vec<BranchInfo>) -> Element {
 
 #[component]
 pub fn Title(id: String) -> Element {
+    // Keyed by the id: another title (e.g. from a pustaka:// link while a
+    // title is open) mounts afresh instead of keeping the old one's query.
+    rsx! {
+        TitleFor { key: "{id}", id: id.clone() }
+    }
+}
+
+#[component]
+fn TitleFor(id: String) -> Element {
     let ctx = use_ctx();
     let backend = use_backend();
     let account = use_account();
@@ -223,7 +232,7 @@ pub fn TitlePage(
     let mut pickup = use_signal(|| first_pickup);
     let title_id = d.summary.id.clone();
     rsx! {
-        section { class: "screen title-page",
+        section { class: "screen title-page", "data-title": "{d.summary.id}",
             ScreenHead { t: t.clone(), title: heading, offline }
             if v.from_cache {
                 p { class: "offline-banner", {t.t("title-from-cache")} }

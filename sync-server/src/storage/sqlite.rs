@@ -82,6 +82,10 @@ CREATE TRIGGER titles_au AFTER UPDATE OF title, author, subjects, isbns ON title
 END;
 INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');
 "#,
+    r#"
+-- 3: a title's ISBNs are replaced on every import of its record.
+CREATE INDEX title_isbns_title ON title_isbns(title_id);
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -271,6 +275,18 @@ impl SqliteStorage {
         let mut s = SqliteStorage { conn };
         s.migrate()?;
         Ok(s)
+    }
+
+    /// For bulk loads (MARC import): `synchronous = NORMAL`. With WAL a
+    /// crash loses at most the last commits, never consistency, and an
+    /// import is re-runnable (it updates, never duplicates).
+    pub fn bulk_load(&mut self) -> StoreResult<()> {
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
+        self.conn
+            .pragma_update(None, "cache_size", -65536)
+            .map_err(db)
     }
 
     fn migrate(&mut self) -> StoreResult<()> {
