@@ -85,40 +85,46 @@ fn start_server(data: &Path, port: u16) -> anyhow::Result<Proc> {
     Ok(Proc(child))
 }
 
-/// Xvfb on a free display unless one is already there.
+/// Xvfb on a free display unless one is already there. Xvfb picks the
+/// display itself (`-displayfd`), so stale sockets and lock files left by a
+/// killed run do not matter.
 fn display() -> anyhow::Result<(String, Option<Proc>)> {
+    use std::io::BufRead;
     if let Ok(d) = std::env::var("DISPLAY")
         && !d.is_empty()
     {
         return Ok((d, None));
     }
-    for n in 90..120 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let child = Command::new("Xvfb")
-            .args([
-                &format!(":{n}"),
-                "-screen",
-                "0",
-                "1280x1000x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting Xvfb (apt-get install xvfb)")?;
-        let p = Proc(child);
-        for _ in 0..100 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return Ok((format!(":{n}"), Some(p)));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("Xvfb :{n} did not start");
-    }
-    bail!("no free X display")
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x1000x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting Xvfb (apt-get install xvfb)")?;
+    let out = child.stdout.take().context("Xvfb stdout")?;
+    let p = Proc(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .context("Xvfb did not start within 20 s")?;
+    let n: u32 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("Xvfb printed `{}` for its display", line.trim()))?;
+    Ok((format!(":{n}"), Some(p)))
 }
 
 /// axe-core from npm, cached outside the clone.
