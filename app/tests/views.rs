@@ -215,6 +215,12 @@ fn holds_events_and_card_show_what_patrons_asked_for() {
         title.contains("899.221 TOE b") && title.contains("Perpustakaan Pusat"),
         "{title}"
     );
+    // From the catalogue record: call number and statement of responsibility.
+    assert!(title.contains("Nomor panggil"), "{title}");
+    assert!(
+        title.contains("class=\"muted responsibility\">Pramoedya Ananta Toer<"),
+        "{title}"
+    );
 }
 
 #[test]

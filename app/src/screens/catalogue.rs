@@ -238,7 +238,14 @@ pub fn TitlePage(
                 p { class: "offline-banner", {t.t("title-from-cache")} }
             }
             p { class: "muted", "{d.summary.author}" if let Some(y) = d.summary.year { " · {y}" } }
+            if let Some(r) = &d.responsibility {
+                p { class: "muted responsibility", "{r}" }
+            }
             dl { class: "facts",
+                if let Some(c) = &d.call_number {
+                    dt { {t.t("title-call-number")} }
+                    dd { class: "call-number", "{c}" }
+                }
                 dt { {t.t("title-format")} }
                 dd { {t.t_or(&format!("format-{}", d.summary.item_type), &d.summary.item_type)} }
                 if !d.formats.is_empty() {

@@ -135,6 +135,7 @@ title-from-cache = Shown from this device (offline); availability may have chang
 title-format = Type
 title-formats = Formats
 title-language = Language
+title-call-number = Call number
 title-subjects = Subjects
 title-holds = Active holds
 title-copies = Copies

@@ -135,6 +135,7 @@ title-from-cache = Ditampilkan dari perangkat ini (luring); ketersediaan mungkin
 title-format = Jenis
 title-formats = Format
 title-language = Bahasa
+title-call-number = Nomor panggil
 title-subjects = Subjek
 title-holds = Pesanan aktif
 title-copies = Eksemplar
