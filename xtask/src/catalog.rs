@@ -120,15 +120,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn fts_words(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
 pub fn run() -> anyhow::Result<()> {
     crate::run("cargo", &["build", "--release", "-p", "pustaka-sync"])?;
     let file = lc_file()?;
@@ -182,11 +173,13 @@ pub fn run() -> anyhow::Result<()> {
     }
     drop(hub);
 
-    // Raw FTS5 on the same table: the same words as prefix terms, ranked.
+    // Raw FTS5 on the same table: the MATCH expression search builds, ranked.
     let conn = rusqlite_conn(&db)?;
     let mut raw = vec![];
     for q in QUERIES {
-        let Some(m) = fts_words(q) else { continue };
+        let Some(m) = pustaka_sync::storage::sqlite::fts_query(q) else {
+            continue;
+        };
         for _ in 0..REPS {
             let t = Instant::now();
             let mut st = conn.prepare_cached(

@@ -12,10 +12,12 @@ pub fn Loans() -> Element {
     let account = use_account();
     let b2 = backend.clone();
     let b3 = backend.clone();
-    // After the first render with the patron's loans: a start-up milestone.
+    // After the first render with the patron's loans: a start-up milestone,
+    // sent once per page load (not on every visit to Loans).
+    static MARKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let ready = matches!(account, Load::Ready(_));
     use_effect(use_reactive!(|ready| {
-        if ready {
+        if ready && !MARKED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             let b = b3.clone();
             spawn(async move {
                 let _ = b

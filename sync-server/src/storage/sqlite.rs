@@ -241,8 +241,9 @@ fn prefixed(table: &str, cols: &str) -> String {
 }
 
 /// Turns free text into an FTS5 query: every word must match as a prefix,
-/// and FTS5 syntax in the input has no effect.
-fn fts_query(q: &str) -> Option<String> {
+/// and FTS5 syntax in the input has no effect. Public for the catalogue
+/// bench, whose raw-FTS5 baseline must match exactly what search matches.
+pub fn fts_query(q: &str) -> Option<String> {
     let words: Vec<String> = q
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
