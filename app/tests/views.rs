@@ -244,3 +244,69 @@ fn props_only_views_render_without_a_backend() {
         "{html}"
     );
 }
+
+#[test]
+fn online_titles_link_out_and_misspelt_searches_offer_a_spelling() {
+    use pustaka_app::screens::catalogue::{CatalogueView, TitlePage};
+    fn Digital() -> Element {
+        let mut v = fake::title();
+        v.details.summary.item_type = "digital".into();
+        v.details.formats = vec!["ebook".into()];
+        v.details.copies.clear();
+        v.details.summary.availability.clear();
+        v.details.links = vec![OnlineLink {
+            url: "https://buku.kemdikbud.go.id/".into(),
+            label: Some("SIBI".into()),
+        }];
+        rsx! {
+            TitlePage {
+                t: T::new(Lang::En),
+                title: Load::Ready(v),
+                account: Load::Ready(fake::full_account()),
+                offline: false,
+                on_place_hold: |_| {},
+                on_open_link: |_| {},
+            }
+        }
+    }
+    let mut dom = VirtualDom::new(Digital);
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    let t = T::new(Lang::En);
+    assert!(html.contains(&t.t("title-online")), "{html}");
+    assert!(
+        html.contains("href=\"https://buku.kemdikbud.go.id/\"") && html.contains(">SIBI<"),
+        "{html}"
+    );
+    assert!(html.contains(&t.t("title-no-copies")), "{html}");
+    assert!(html.contains("E-book"), "{html}");
+    assert!(
+        !html.contains("place-hold"),
+        "no hold on an online-only title: {html}"
+    );
+
+    fn Suggest() -> Element {
+        rsx! {
+            CatalogueView {
+                t: T::new(Lang::Id),
+                results: Some(Load::Ready(SearchResults { hits: vec![], suggestion: Some("bumi manusia".into()) })),
+                recent: Load::Ready(vec![]),
+                branches: vec![],
+                offline: false,
+                on_search: |_| {},
+            }
+        }
+    }
+    let mut dom = VirtualDom::new(Suggest);
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    let t = T::new(Lang::Id);
+    assert!(html.contains(&t.t("catalogue-did-you-mean")), "{html}");
+    assert!(html.contains("id=\"search-suggestion\""), "{html}");
+    assert!(html.contains(">bumi manusia<"), "{html}");
+    // The format and language filters, named in the patron's language.
+    assert!(
+        html.contains(">Buku elektronik<") && html.contains(">Bahasa Jawa<"),
+        "{html}"
+    );
+}

@@ -96,13 +96,8 @@ pub fn cancel_registration(shell: State<'_, Shell>, args: CancelRegistration) ->
 }
 
 #[tauri::command]
-pub async fn search(shell: State<'_, Shell>, args: Search) -> Reply<Vec<TitleSummary>> {
-    let branch = args.branch.as_deref();
-    shell
-        .device
-        .search(&args.query, branch, args.available_only)
-        .await
-        .map_err(ipc)
+pub async fn search(shell: State<'_, Shell>, args: Search) -> Reply<SearchResults> {
+    shell.device.search(&args).await.map_err(ipc)
 }
 
 #[tauri::command]
@@ -138,4 +133,13 @@ pub fn set_settings(shell: State<'_, Shell>, args: SetSettings) -> Reply<Setting
 pub fn startup_mark(args: StartupMark) -> Reply<()> {
     crate::startup_mark(&args.mark);
     Ok(())
+}
+
+#[tauri::command]
+pub fn open_online(app: tauri::AppHandle, args: OpenOnline) -> Reply<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let url = crate::shell::checked_link(&args.url)?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| IpcError::new("open_failed", e.to_string()))
 }

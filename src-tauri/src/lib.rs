@@ -111,6 +111,9 @@ pub fn run() {
             );
         })
         .plugin(tauri_plugin_deep_link::init())
+        // Rust side only: the page asks through `open_online`, which admits
+        // http(s) links; no opener permission is granted to the page.
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_session,
             commands::sign_in,
@@ -132,6 +135,7 @@ pub fn run() {
             commands::add_to_calendar,
             commands::set_settings,
             commands::startup_mark,
+            commands::open_online,
         ])
         .setup(move |app| {
             tracing::info!("setup after_ms={}", started.elapsed().as_millis());

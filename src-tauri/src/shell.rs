@@ -21,6 +21,23 @@ pub fn ipc(e: DeviceError) -> IpcError {
     IpcError::new(e.code(), e.to_string())
 }
 
+/// A link the page may ask the system to open: http(s), short, no spaces or
+/// control characters.
+pub fn checked_link(url: &str) -> Result<&str, IpcError> {
+    let url = url.trim();
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(IpcError::new(
+            "bad_link",
+            format!(
+                "not an http(s) link: {}",
+                url.chars().take(60).collect::<String>()
+            ),
+        ));
+    }
+    Ok(url)
+}
+
 fn settings_path(dir: &Path) -> PathBuf {
     dir.join("settings.json")
 }
@@ -128,6 +145,28 @@ impl Shell {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_web_links_are_opened() {
+        assert_eq!(
+            checked_link(" https://buku.kemdikbud.go.id/ ").ok(),
+            Some("https://buku.kemdikbud.go.id/")
+        );
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "https://a b",
+            "pustaka://loans",
+            "",
+        ] {
+            assert_eq!(
+                checked_link(bad).map_err(|e| e.code),
+                Err("bad_link".to_string()),
+                "{bad}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

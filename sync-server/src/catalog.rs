@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 
-pub use pustaka_ipc::{BranchAvailability, CopyInfo, OnlineLink, TitleDetails, TitleSummary};
+pub use pustaka_ipc::{
+    BranchAvailability, CopyInfo, OnlineLink, SearchResults, TitleDetails, TitleSummary,
+};
 pub use pustaka_marc::isbn13;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::error::ApiError;
 use crate::hub::Hub;
@@ -42,9 +46,102 @@ pub fn search(
     q: &str,
     filter: &SearchFilter,
     limit: u32,
-) -> Result<Vec<TitleSummary>, ApiError> {
+) -> Result<SearchResults, ApiError> {
     let rows = hub.store().search_titles(q, filter, limit)?;
-    rows.iter().map(|t| summary(hub, t)).collect()
+    let hits = rows
+        .iter()
+        .map(|t| summary(hub, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let suggestion = if hits.is_empty() {
+        suggest(hub, q, filter)?
+    } else {
+        None
+    };
+    Ok(SearchResults { hits, suggestion })
+}
+
+/// The words of a query as the index folds them: lower case, no diacritics.
+fn fold(word: &str) -> String {
+    word.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Damerau–Levenshtein (optimal string alignment) distance, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The closest known word: within 1 edit for words of up to 5 letters,
+/// 2 for longer ones; the most frequent wins a tie. `None` when the word is
+/// known or nothing is close.
+pub fn closest<'a>(word: &str, candidates: &'a [(String, u64)]) -> Option<&'a str> {
+    let len = word.chars().count();
+    if len < 3 || candidates.iter().any(|(t, _)| t == word) {
+        return None;
+    }
+    let max = if len <= 5 { 1 } else { 2 };
+    candidates
+        .iter()
+        .map(|(t, n)| (edit_distance(word, t), std::cmp::Reverse(*n), t.as_str()))
+        .filter(|(d, _, _)| *d <= max)
+        .min()
+        .map(|(_, _, t)| t)
+}
+
+/// "Did you mean": each unknown word of the query replaced by the closest
+/// word of the index, offered only when the new query finds something.
+fn suggest(hub: &mut Hub, q: &str, filter: &SearchFilter) -> Result<Option<String>, ApiError> {
+    if pustaka_marc::isbn13(q).is_some() {
+        return Ok(None);
+    }
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .map(fold)
+        .collect();
+    let mut changed = false;
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let near = hub.store().vocabulary_near(&w, 400)?;
+        match closest(&w, &near) {
+            Some(better) => {
+                changed = true;
+                out.push(better.to_string());
+            }
+            None => out.push(w),
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let candidate = out.join(" ");
+    let found = !hub.store().search_titles(&candidate, filter, 1)?.is_empty();
+    Ok(found.then_some(candidate))
 }
 
 pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
@@ -117,6 +214,36 @@ pub fn lookup(hub: &mut Hub, code: &str) -> Result<TitleDetails, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("manusia", "manusia"), 0);
+        assert_eq!(edit_distance("manusai", "manusia"), 1); // transposition
+        assert_eq!(edit_distance("mnusia", "manusia"), 1);
+        assert_eq!(edit_distance("pramudya", "pramoedya"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kata", ""), 4);
+    }
+
+    #[test]
+    fn closest_word() {
+        let vocab = vec![
+            ("manusia".to_string(), 40),
+            ("manusiawi".to_string(), 3),
+            ("manisan".to_string(), 2),
+        ];
+        assert_eq!(closest("manusai", &vocab), Some("manusia"));
+        assert_eq!(closest("manusia", &vocab), None, "a known word stays");
+        assert_eq!(closest("mxyzptlk", &vocab), None, "nothing close");
+        assert_eq!(closest("ma", &vocab), None, "too short to guess");
+        let tie = vec![("buka".to_string(), 1), ("buku".to_string(), 9)];
+        assert_eq!(
+            closest("bukk", &tie),
+            Some("buku"),
+            "the more frequent wins"
+        );
+        assert_eq!(fold("Pramoedyá"), "pramoedya");
+    }
 
     #[test]
     fn isbn_table() {

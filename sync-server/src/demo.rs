@@ -16,10 +16,12 @@ use crate::engine::EngineError;
 use crate::error::ApiError;
 use crate::hub::{Hub, NewPatron};
 use crate::librarian::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
-use crate::storage::VanStopRow;
+use crate::storage::{TitleLink, VanStopRow};
 
 pub const DEMO_POLICY: &str = include_str!("../../assets/demo/policy.toml");
 const TITLES: &str = include_str!("../../assets/demo/titles.tsv");
+/// Online-only titles: e-books and e-journals with their links (the OPDS feed).
+const DIGITAL: &str = include_str!("../../assets/demo/digital.tsv");
 pub const DEMO_CARD: &str = "1001";
 pub const DEMO_PIN: &str = "1234";
 const DAY: Millis = 86_400_000;
@@ -182,6 +184,8 @@ fn parse_titles() -> Vec<(NewTitle, Title)> {
                     shelf: shelf.clone(),
                 })
                 .collect(),
+            format: None,
+            links: vec![],
         };
         out.push((
             nt,
@@ -193,6 +197,47 @@ fn parse_titles() -> Vec<(NewTitle, Title)> {
         ));
     }
     out
+}
+
+fn parse_digital() -> Vec<NewTitle> {
+    DIGITAL
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [
+                id,
+                title,
+                author,
+                year,
+                language,
+                subjects,
+                format,
+                url,
+                label,
+            ] = f[..]
+            else {
+                return None;
+            };
+            Some(NewTitle {
+                id: id.into(),
+                title: title.into(),
+                author: author.into(),
+                year: year.parse().ok(),
+                language: language.into(),
+                subjects: subjects.into(),
+                isbn: None,
+                item_type: "digital".into(),
+                collection: None,
+                copies: vec![],
+                format: Some(format.into()),
+                links: vec![TitleLink {
+                    url: url.into(),
+                    label: Some(label.into()),
+                }],
+            })
+        })
+        .collect()
 }
 
 fn at(day: NaiveDate, hh: u32, mm: u32, offset_minutes: i32) -> Millis {
@@ -223,6 +268,9 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
     let titles = parse_titles();
     for (nt, _) in &titles {
         add_title(hub, nt.clone())?;
+    }
+    for nt in parse_digital() {
+        add_title(hub, nt)?;
     }
     let titles: Vec<Title> = titles.into_iter().map(|(_, t)| t).collect();
     let lendable: Vec<&Title> = titles

@@ -20,10 +20,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::catalog;
 use crate::error::ApiError;
 use crate::hub::{Hub, LoginOk, NewPatron};
 use crate::librarian::{EventIn, NewTitle, add_title, upsert_event};
+use crate::{catalog, opds};
 
 /// Largest sync body accepted (the envelope of all of a patron's documents).
 pub const MAX_SYNC_BODY: usize = 4 * 1024 * 1024;
@@ -154,6 +154,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog/search", get(search))
         .route("/v1/catalog/titles/{id}", get(title_details))
         .route("/v1/catalog/lookup", get(lookup))
+        .route("/opds/v2/catalog.json", get(opds_catalog))
+        .route("/opds/v2/publications.json", get(opds_publications))
         .nest("/admin/v1", admin)
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
@@ -305,6 +307,7 @@ struct SearchParams {
     q: String,
     branch: Option<String>,
     item_type: Option<String>,
+    format: Option<String>,
     language: Option<String>,
     #[serde(default)]
     available: bool,
@@ -314,7 +317,7 @@ struct SearchParams {
 async fn search(
     State(s): State<AppState>,
     Query(p): Query<SearchParams>,
-) -> Result<Json<Vec<catalog::TitleSummary>>, ApiError> {
+) -> Result<Json<catalog::SearchResults>, ApiError> {
     if p.q.len() > 200 {
         return Err(ApiError::Malformed(
             "query is longer than 200 characters".into(),
@@ -325,6 +328,7 @@ async fn search(
         item_type: p.item_type,
         language: p.language,
         available_only: p.available,
+        format: p.format.filter(|f| !f.is_empty()),
     };
     let limit = p.limit.unwrap_or(20).clamp(1, 100);
     Ok(Json(
@@ -463,4 +467,58 @@ async fn admin_run_jobs(
         .await?;
     s.poke(changed);
     Ok(Json(report))
+}
+
+/// This server's address as the client reached it (for the absolute links
+/// of OPDS feeds): the `Host` header when it is a plain host\[:port\],
+/// `https` when a proxy says so.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn opds_json(v: serde_json::Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/opds+json; charset=utf-8")],
+        Json(v),
+    )
+        .into_response()
+}
+
+async fn opds_catalog(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let base = base_url(&headers);
+    Ok(opds_json(
+        s.run(move |hub| opds::catalog(hub, &base)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct OpdsParams {
+    format: Option<String>,
+    page: Option<u32>,
+}
+
+async fn opds_publications(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<OpdsParams>,
+) -> Result<Response, ApiError> {
+    let base = base_url(&headers);
+    let page = p.page.unwrap_or(1).clamp(1, 100_000);
+    Ok(opds_json(
+        s.run(move |hub| opds::publications(hub, &base, p.format.as_deref(), page))
+            .await?,
+    ))
 }

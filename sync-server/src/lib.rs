@@ -10,6 +10,7 @@ pub mod http;
 pub mod hub;
 pub mod librarian;
 pub mod marc_import;
+pub mod opds;
 pub mod storage;
 
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::storage::{CopyRow, CopyStatus, EventRow, TitleRow};
+use crate::storage::{CopyRow, CopyStatus, EventRow, TitleLink, TitleRow};
 
 #[derive(Deserialize, Serialize, Clone)]
 pub struct NewCopy {
@@ -29,6 +29,13 @@ pub struct NewTitle {
     pub collection: Option<String>,
     #[serde(default)]
     pub copies: Vec<NewCopy>,
+    /// Physical or digital form (`ebook`, `serial`…); the item type when
+    /// absent.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Online access (e-books, e-journals): http(s) links only.
+    #[serde(default)]
+    pub links: Vec<TitleLink>,
 }
 
 pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
@@ -46,6 +53,16 @@ pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
             )));
         }
     }
+    if let Some(bad) = t
+        .links
+        .iter()
+        .find(|l| !(l.url.starts_with("https://") || l.url.starts_with("http://")))
+    {
+        return Err(ApiError::Malformed(format!(
+            "not an http(s) link: `{}`",
+            bad.url.chars().take(60).collect::<String>()
+        )));
+    }
     hub.with_engine(move |ctx, _| {
         ctx.store.upsert_title(&TitleRow {
             id: t.id.clone(),
@@ -57,6 +74,8 @@ pub fn add_title(hub: &mut Hub, t: NewTitle) -> Result<(), ApiError> {
             isbn: t.isbn,
             item_type: t.item_type,
             collection: t.collection,
+            format: t.format,
+            links: t.links,
             ..Default::default()
         })?;
         for c in t.copies {

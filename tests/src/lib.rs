@@ -272,3 +272,39 @@ impl Library {
         self.clock.now()
     }
 }
+
+/// The Python that runs the independent checkers (`validate_opds2.py`, the
+/// pysip2 library system): `PUSTAKA_PYTHON`, else the venv `cargo xtask ci`
+/// prepares in `~/.cache/pustaka/venv`. A missing one fails the test with
+/// what to do: these checks never pass by being skipped.
+pub fn python() -> std::path::PathBuf {
+    let p = std::env::var_os("PUSTAKA_PYTHON")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/pustaka/venv/bin/python"))
+        })
+        .expect("neither PUSTAKA_PYTHON nor HOME is set");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo xtask pyenv` (part of `cargo xtask ci`) or set PUSTAKA_PYTHON \
+         to a Python with pysip2==0.1.0, jsonschema and referencing",
+        p.display()
+    );
+    p
+}
+
+/// `../shared/<rel>` next to the repository (`PUSTAKA_SHARED` overrides).
+pub fn shared(rel: &str) -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        std::env::var_os("PUSTAKA_SHARED").map(std::path::PathBuf::from),
+        Some(here.join("../../shared")),
+        Some(std::path::PathBuf::from("/work/shared")),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|d| d.join(rel))
+    .find(|p| p.exists())
+    .unwrap_or_else(|| panic!("shared/{rel} not found next to the repository (set PUSTAKA_SHARED)"))
+}

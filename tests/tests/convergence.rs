@@ -481,6 +481,8 @@ fn seed(hub: &mut Hub, clock: &ManualClock) -> Res<Directory> {
                 item_type: "book".into(),
                 collection: None,
                 copies: copies(bs),
+                format: None,
+                links: vec![],
             },
         )
         .map_err(fail)?;

@@ -501,20 +501,31 @@ async fn catalogue_search_details_and_lookup_show_live_availability() {
         }
     };
     // Case and diacritics do not matter; title matches rank first.
-    let hits = get("/v1/catalog/search?q=BUMI%20manusia".into()).await;
+    let hits = get("/v1/catalog/search?q=BUMI%20manusia".into()).await["hits"].clone();
     assert_eq!(hits[0]["id"], "T2");
     assert_eq!(
         hits[0]["availability"][0],
         json!({"branch": "pusat", "available": 2, "total": 2})
     );
     lib.checkout("1001", "C2a").await;
-    let hits = get("/v1/catalog/search?q=bumi".into()).await;
+    let hits = get("/v1/catalog/search?q=bumi".into()).await["hits"].clone();
     assert_eq!(hits[0]["availability"][0]["available"], 1);
     let only_available = get("/v1/catalog/search?q=laskar&available=true".into()).await;
-    assert_eq!(only_available.as_array().unwrap().len(), 1);
+    assert_eq!(only_available["hits"].as_array().unwrap().len(), 1);
     lib.checkout("1001", "C1").await;
     let none = get("/v1/catalog/search?q=laskar&available=true".into()).await;
-    assert!(none.as_array().unwrap().is_empty());
+    assert!(none["hits"].as_array().unwrap().is_empty());
+    // The format filter (the item type when a title names no format).
+    let books = get("/v1/catalog/search?q=bumi&format=book".into()).await;
+    assert_eq!(books["hits"][0]["id"], "T2");
+    let dvds = get("/v1/catalog/search?q=bumi&format=dvd".into()).await;
+    assert!(dvds["hits"].as_array().unwrap().is_empty());
+    // A misspelt query finds nothing and offers the catalogue's spelling.
+    let typo = get("/v1/catalog/search?q=bumi%20mnausia".into()).await;
+    assert!(typo["hits"].as_array().unwrap().is_empty());
+    assert_eq!(typo["suggestion"], "bumi manusia");
+    let fine = get("/v1/catalog/search?q=zzzzqqq".into()).await;
+    assert_eq!(fine["suggestion"], serde_json::Value::Null);
     // Details and lookups by shelf-QR payload, https link and copy barcode.
     let d = get("/v1/catalog/titles/T2".into()).await;
     assert_eq!(d["copies"].as_array().unwrap().len(), 2);

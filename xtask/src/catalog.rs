@@ -166,6 +166,7 @@ pub fn run() -> anyhow::Result<()> {
             let t = Instant::now();
             n = pustaka_sync::catalog::search(&mut hub, q, &filter, 20)
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .hits
                 .len();
             ours.push(t.elapsed().as_secs_f64() * 1000.0);
         }

@@ -539,7 +539,7 @@ async fn holdable_title(port: u16, avoid: &[String]) -> anyhow::Result<(String, 
             .await?
             .json()
             .await?;
-        for h in hits.as_array().into_iter().flatten() {
+        for h in hits["hits"].as_array().into_iter().flatten() {
             let (mut avail, mut total) = (0, 0);
             for a in h["availability"].as_array().into_iter().flatten() {
                 avail += a["available"].as_u64().unwrap_or(0);

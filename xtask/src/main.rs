@@ -9,6 +9,7 @@
 mod bench;
 mod catalog;
 mod e2e;
+mod pyenv;
 mod startup;
 mod webdriver;
 
@@ -124,7 +125,20 @@ fn ci() -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    run("cargo", &["test", "--workspace"])?;
+    // The independent checkers (OPDS schemas, the pysip2 library system).
+    let python = pyenv::ensure()?;
+    eprintln!(
+        "$ PUSTAKA_PYTHON={} cargo test --workspace",
+        python.display()
+    );
+    let status = Command::new("cargo")
+        .args(["test", "--workspace"])
+        .env("PUSTAKA_PYTHON", &python)
+        .status()
+        .context("starting cargo test")?;
+    if !status.success() {
+        bail!("`cargo test --workspace` failed with {status}");
+    }
     // The pure core must build for the browser (the app runs it in wasm).
     run(
         "cargo",
@@ -220,6 +234,7 @@ fn main() -> anyhow::Result<()> {
         ["ci"] => ci(),
         ["demo"] => demo(),
         ["ui"] => ui(),
+        ["pyenv"] => pyenv::ensure().map(|p| println!("{}", p.display())),
         ["e2e"] => {
             e2e::build()?;
             tokio::runtime::Runtime::new()?.block_on(e2e::run())
@@ -244,7 +259,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | demo | ui | e2e | bench sync | bench startup | bench catalog"
+                "usage: cargo xtask ci | demo | ui | e2e | pyenv | bench sync | bench startup | bench catalog"
             );
             std::process::exit(2);
         }

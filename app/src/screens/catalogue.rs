@@ -1,7 +1,7 @@
 use dioxus::prelude::*;
 use pustaka_ipc::{
-    AccountView, BranchInfo, GetTitle, IpcError, PlaceHold, RecentTitles, Search, TitleSummary,
-    TitleView,
+    AccountView, BranchInfo, GetTitle, IpcError, OpenOnline, PlaceHold, RecentTitles, Search,
+    SearchResults, TitleSummary, TitleView,
 };
 
 use super::{ScreenHead, branch_name, not_ready, use_account};
@@ -13,7 +13,14 @@ pub struct SearchInput {
     pub query: String,
     pub branch: Option<String>,
     pub available_only: bool,
+    pub format: Option<String>,
+    pub language: Option<String>,
 }
+
+/// Formats and languages offered as search filters (codes of the catalogue;
+/// their names come from the translation files).
+pub const FILTER_FORMATS: [&str; 6] = ["book", "ebook", "serial", "magazine", "dvd", "reference"];
+pub const FILTER_LANGUAGES: [&str; 3] = ["ind", "eng", "jav"];
 
 #[component]
 pub fn Catalogue() -> Element {
@@ -21,7 +28,7 @@ pub fn Catalogue() -> Element {
     let backend = use_backend();
     let account = use_account();
     let recent = use_query(|| RecentTitles {});
-    let mut results: Signal<Option<Load<Vec<TitleSummary>>>> = use_signal(|| None);
+    let mut results: Signal<Option<Load<SearchResults>>> = use_signal(|| None);
     let branches = match &account {
         Load::Ready(a) => a.branches.clone(),
         _ => vec![],
@@ -39,7 +46,13 @@ pub fn Catalogue() -> Element {
                 results.set(Some(Load::Loading));
                 spawn(async move {
                     let r = b
-                        .call(&Search { query: s.query, branch: s.branch, available_only: s.available_only })
+                        .call(&Search {
+                            query: s.query,
+                            branch: s.branch,
+                            available_only: s.available_only,
+                            format: s.format,
+                            language: s.language,
+                        })
                         .await;
                     results.set(Some(Load::of(&Some(r))));
                 });
@@ -51,7 +64,7 @@ pub fn Catalogue() -> Element {
 #[component]
 pub fn CatalogueView(
     t: T,
-    results: Option<Load<Vec<TitleSummary>>>,
+    results: Option<Load<SearchResults>>,
     recent: Load<Vec<TitleSummary>>,
     branches: Vec<BranchInfo>,
     offline: bool,
@@ -60,6 +73,15 @@ pub fn CatalogueView(
     let mut query = use_signal(String::new);
     let mut branch = use_signal(String::new);
     let mut available = use_signal(|| false);
+    let mut format = use_signal(String::new);
+    let mut language = use_signal(String::new);
+    let input = move |q: String| SearchInput {
+        query: q,
+        branch: Some(branch()).filter(|b| !b.is_empty()),
+        available_only: available(),
+        format: Some(format()).filter(|f| !f.is_empty()),
+        language: Some(language()).filter(|l| !l.is_empty()),
+    };
     rsx! {
         section { class: "screen catalogue",
             ScreenHead { t: t.clone(), title: t.t("catalogue-title"), offline }
@@ -70,11 +92,7 @@ pub fn CatalogueView(
                     e.prevent_default();
                     let q = query().trim().to_string();
                     if !q.is_empty() {
-                        on_search.call(SearchInput {
-                            query: q,
-                            branch: Some(branch()).filter(|b| !b.is_empty()),
-                            available_only: available(),
-                        });
+                        on_search.call(input(q));
                     }
                 },
                 label { r#for: "search-q", class: "visually-hidden", {t.t("catalogue-search-label")} }
@@ -92,6 +110,20 @@ pub fn CatalogueView(
                         option { key: "{b.id}", value: "{b.id}", "{b.name}" }
                     }
                 }
+                label { r#for: "search-format", {t.t("catalogue-format")} }
+                select { id: "search-format", onchange: move |e| format.set(e.value()),
+                    option { value: "", {t.t("filter-all-formats")} }
+                    for f in FILTER_FORMATS {
+                        option { key: "{f}", value: "{f}", {t.t(&format!("format-{f}"))} }
+                    }
+                }
+                label { r#for: "search-language", {t.t("catalogue-language")} }
+                select { id: "search-language", onchange: move |e| language.set(e.value()),
+                    option { value: "", {t.t("filter-all-languages")} }
+                    for l in FILTER_LANGUAGES {
+                        option { key: "{l}", value: "{l}", {t.t(&format!("language-{l}"))} }
+                    }
+                }
                 label { class: "check",
                     input { r#type: "checkbox", id: "search-available", checked: available(), onchange: move |e| available.set(e.checked()) }
                     {t.t("catalogue-available-only")}
@@ -105,9 +137,25 @@ pub fn CatalogueView(
                     p { class: "error-box", role: "alert", {t.t("catalogue-offline")} }
                 },
                 Some(Load::Failed(e)) => rsx! { ErrorBox { t: t.clone(), error: e } },
-                Some(Load::Ready(hits)) => rsx! {
+                Some(Load::Ready(SearchResults { hits, suggestion })) => rsx! {
                     h2 { class: "visually-hidden", {t.t("catalogue-results")} }
                     p { role: "status", {t.ta("catalogue-found", &[("n", hits.len().to_string())])} }
+                    if let Some(s) = suggestion {
+                        p { class: "suggestion",
+                            {t.t("catalogue-did-you-mean")}
+                            " "
+                            button {
+                                r#type: "button",
+                                class: "link",
+                                id: "search-suggestion",
+                                onclick: move |_| {
+                                    query.set(s.clone());
+                                    on_search.call(input(s.clone()));
+                                },
+                                "{s}"
+                            }
+                        }
+                    }
                     ul { class: "cards", id: "search-results",
                         for h in hits.iter() {
                             TitleHit { key: "{h.id}", t: t.clone(), hit: h.clone(), branches: branches.clone() }
@@ -178,6 +226,7 @@ fn TitleFor(id: String) -> Element {
     let id2 = id.clone();
     let res = use_query(move || GetTitle { id: id2.clone() });
     let title = Load::of(&res.read());
+    let backend2 = backend.clone();
     rsx! {
         TitlePage {
             t: ctx.t(),
@@ -186,6 +235,9 @@ fn TitleFor(id: String) -> Element {
             offline: ctx.offline(),
             on_place_hold: move |(title, branch): (String, String)| {
                 act(backend.clone(), ctx, PlaceHold { title, branch }, "done-place-hold")
+            },
+            on_open_link: move |url: String| {
+                act(backend2.clone(), ctx, OpenOnline { url }, "done-open-link")
             },
         }
     }
@@ -198,6 +250,7 @@ pub fn TitlePage(
     account: Load<AccountView>,
     offline: bool,
     on_place_hold: EventHandler<(String, String)>,
+    on_open_link: EventHandler<String>,
 ) -> Element {
     let heading = match &title {
         Load::Ready(v) => v.details.summary.title.clone(),
@@ -265,6 +318,24 @@ pub fn TitlePage(
                 dt { {t.t("title-holds")} }
                 dd { "{d.holds}" }
             }
+            if !d.links.is_empty() {
+                section { class: "online", "aria-labelledby": "h-online",
+                    h2 { id: "h-online", {t.t("title-online")} }
+                    ul { class: "links",
+                        for (i, l) in d.links.iter().enumerate() {
+                            OnlineLinkItem {
+                                key: "{i}",
+                                url: l.url.clone(),
+                                label: l.label.clone().unwrap_or_else(|| t.t("title-read-online")),
+                                on_open: on_open_link,
+                            }
+                        }
+                    }
+                }
+            }
+            if d.copies.is_empty() {
+                p { class: "muted no-copies", {t.t("title-no-copies")} }
+            } else {
             table { class: "copies",
                 caption { {t.t("title-copies")} }
                 thead {
@@ -284,6 +355,8 @@ pub fn TitlePage(
                     }
                 }
             }
+            }
+            if !d.copies.is_empty() {
             section { class: "place-hold", "aria-labelledby": "h-place-hold",
                 h2 { id: "h-place-hold", {t.t("title-place-hold")} }
                 if held {
@@ -304,6 +377,27 @@ pub fn TitlePage(
                         {t.t("title-place-hold")}
                     }
                 }
+            }
+            }
+        }
+    }
+}
+
+/// A link to the online resource; opened by the system (browser or reader),
+/// never inside the app's own window.
+#[component]
+fn OnlineLinkItem(url: String, label: String, on_open: EventHandler<String>) -> Element {
+    let u = url.clone();
+    rsx! {
+        li {
+            a {
+                class: "online-link",
+                href: "{url}",
+                onclick: move |e| {
+                    e.prevent_default();
+                    on_open.call(u.clone());
+                },
+                "{label}"
             }
         }
     }

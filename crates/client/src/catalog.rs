@@ -2,7 +2,7 @@
 //! library's server; every title page opened is kept on the device, so
 //! recently viewed titles (and any title opened before) read offline.
 
-use pustaka_ipc::{TitleDetails, TitleSummary, TitleView};
+use pustaka_ipc::{Search, SearchResults, TitleDetails, TitleSummary, TitleView};
 
 use crate::{Device, DeviceError};
 
@@ -15,18 +15,20 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, DeviceError> {
 
 impl Device {
     /// Searches the library's catalogue (needs the network).
-    pub async fn search(
-        &self,
-        query: &str,
-        branch: Option<&str>,
-        available_only: bool,
-    ) -> Result<Vec<TitleSummary>, DeviceError> {
+    pub async fn search(&self, s: &Search) -> Result<SearchResults, DeviceError> {
         let server = self.server()?;
-        let mut q = vec![("q", query.to_string()), ("limit", "30".to_string())];
-        if let Some(b) = branch {
-            q.push(("branch", b.to_string()));
+        let mut q = vec![("q", s.query.clone()), ("limit", "30".to_string())];
+        let filters = [
+            ("branch", &s.branch),
+            ("format", &s.format),
+            ("language", &s.language),
+        ];
+        for (k, v) in filters {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                q.push((k, v.to_string()));
+            }
         }
-        if available_only {
+        if s.available_only {
             q.push(("available", "true".to_string()));
         }
         self.transport_ref()

@@ -53,3 +53,12 @@ pub struct OnlineLink {
     pub url: String,
     pub label: Option<String>,
 }
+
+/// A search's answer: the hits and, when the query found nothing, the same
+/// query spelled with words the catalogue knows ("did you mean").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SearchResults {
+    pub hits: Vec<TitleSummary>,
+    #[serde(default)]
+    pub suggestion: Option<String>,
+}

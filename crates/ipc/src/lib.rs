@@ -154,8 +154,15 @@ command!(ChangePickup = "change_pickup" -> Requested { hold: String, branch: Str
 command!(RegisterEvent = "register_event" -> Requested { event: String });
 command!(CancelRegistration = "cancel_registration" -> Requested { event: String });
 command!(
-    /// Catalogue search on the library's server.
-    Search = "search" -> Vec<TitleSummary> { query: String, branch: Option<String>, available_only: bool }
+    /// Catalogue search on the library's server; `format` is a format or
+    /// item type (`book`, `ebook`…), `language` a MARC language code.
+    Search = "search" -> SearchResults {
+        query: String,
+        branch: Option<String>,
+        available_only: bool,
+        format: Option<String>,
+        language: Option<String>,
+    }
 );
 command!(
     /// A title's details: from the server, or the device's copy when offline.
@@ -174,6 +181,11 @@ command!(
     /// The page reached a start-up milestone (e.g. `loans-visible`); the
     /// shell logs it with the time since the process started.
     StartupMark = "startup_mark" -> () { mark: String }
+);
+command!(
+    /// Opens an online resource (an e-book, an e-journal) in the system's
+    /// browser or reader: http(s) links only.
+    OpenOnline = "open_online" -> () { url: String }
 );
 
 /// A title page: details plus where they came from.

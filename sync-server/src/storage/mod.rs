@@ -189,6 +189,9 @@ pub struct SearchFilter {
     pub item_type: Option<String>,
     pub language: Option<String>,
     pub available_only: bool,
+    /// The title's format (`ebook`, `large_print`…), or its item type when
+    /// the record names no format.
+    pub format: Option<String>,
 }
 
 /// The storage contract. Methods are plain reads and writes; rules live in
@@ -221,6 +224,16 @@ pub trait Storage: Send {
     /// The title imported from the record with this control number.
     fn title_id_by_control(&self, control: &str) -> StoreResult<Option<String>>;
     fn title_count(&self) -> StoreResult<u64>;
+    /// Search-index terms near `word` (same first letter, length ±2), most
+    /// frequent first, with the number of titles holding each.
+    fn vocabulary_near(&self, word: &str, limit: u32) -> StoreResult<Vec<(String, u64)>>;
+    /// Titles with online links in one of `formats`, by id: (total, page).
+    fn online_titles(
+        &self,
+        formats: &[&str],
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<TitleRow>)>;
     fn search_titles(
         &self,
         query: &str,

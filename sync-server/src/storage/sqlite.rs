@@ -86,6 +86,12 @@ INSERT INTO titles_fts(titles_fts) VALUES ('rebuild');
 -- 3: a title's ISBNs are replaced on every import of its record.
 CREATE INDEX title_isbns_title ON title_isbns(title_id);
 "#,
+    r#"
+-- 4: the search index's vocabulary (spelling suggestions) and the online
+-- titles of the OPDS feed.
+CREATE VIRTUAL TABLE titles_vocab USING fts5vocab(titles_fts, 'row');
+CREATE INDEX titles_online ON titles(format, id) WHERE links <> '[]';
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -508,6 +514,7 @@ impl Storage for SqliteStorage {
                AND (?3 IS NULL OR t.language = ?3)
                AND (?4 IS NULL OR EXISTS (SELECT 1 FROM copies c WHERE c.title_id = t.id AND c.branch = ?4))
                AND (?5 = 0 OR EXISTS (SELECT 1 FROM copies c WHERE c.title_id = t.id AND c.status = 'available' AND (?4 IS NULL OR c.branch = ?4)))
+               AND (?7 IS NULL OR COALESCE(t.format, t.item_type) = ?7)
              ORDER BY bm25(titles_fts, 10.0, 4.0, 2.0, 1.0) LIMIT ?6"
         );
         self.many(
@@ -518,10 +525,56 @@ impl Storage for SqliteStorage {
                 f.language,
                 f.branch,
                 f.available_only as i64,
-                limit
+                limit,
+                f.format
             ],
             title_row,
         )
+    }
+
+    fn vocabulary_near(&self, word: &str, limit: u32) -> StoreResult<Vec<(String, u64)>> {
+        // Terms that share the first letter and are of a similar length:
+        // a range scan of the FTS vocabulary, not a full one.
+        let Some(first) = word.chars().next() else {
+            return Ok(vec![]);
+        };
+        let lo = first.to_string();
+        let hi = char::from_u32(first as u32 + 1)
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| format!("{first}\u{10FFFF}"));
+        let len = word.chars().count() as i64;
+        self.many(
+            "SELECT term, doc FROM titles_vocab WHERE term >= ?1 AND term < ?2
+               AND length(term) BETWEEN ?3 AND ?4 ORDER BY doc DESC LIMIT ?5",
+            params![lo, hi, len - 2, len + 2, limit],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+        )
+    }
+
+    fn online_titles(
+        &self,
+        formats: &[&str],
+        offset: u32,
+        limit: u32,
+    ) -> StoreResult<(u64, Vec<TitleRow>)> {
+        let list = serde_json::to_string(formats).map_err(db)?;
+        let total: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM titles WHERE links <> '[]' AND format IN (SELECT value FROM json_each(?1))",
+                [&list],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let rows = self.many(
+            &format!(
+                "SELECT {TITLE_COLS} FROM titles WHERE links <> '[]' AND format IN (SELECT value FROM json_each(?1))
+                 ORDER BY id LIMIT ?2 OFFSET ?3"
+            ),
+            params![list, limit, offset],
+            title_row,
+        )?;
+        Ok((total.max(0) as u64, rows))
     }
 
     fn upsert_copy(&mut self, c: &CopyRow) -> StoreResult<()> {
