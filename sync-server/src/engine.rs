@@ -15,6 +15,7 @@ use pustaka_replica::{
     OutcomeDoc, PatronDoc, RegistrationDoc, VanStopDoc,
 };
 
+use crate::circulation::{BuiltIn, Circulation, Renewal};
 use crate::storage::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +38,17 @@ impl From<Reason> for EngineError {
 
 pub type EngineResult<T> = Result<T, EngineError>;
 
-/// Everything a decision needs from outside: storage, policy, and time.
+/// Everything a decision needs from outside: storage, policy, time, and
+/// where circulation is decided (`None`: the built-in rules).
 pub struct Ctx<'a> {
     pub store: &'a mut dyn Storage,
     pub policy: &'a Policy,
     pub today: NaiveDate,
     pub now: Millis,
+    pub circ: Option<&'a mut dyn Circulation>,
+    /// What an external library system said when it refused (its screen
+    /// message), shown with the `ils_refused` outcome.
+    pub remote_note: Option<String>,
 }
 
 /// Which documents a change touched and must be re-projected.
@@ -74,13 +80,29 @@ fn dates(d: NaiveDate) -> (String, String) {
 }
 
 impl<'a> Ctx<'a> {
-    fn patron(&self, card: &str) -> EngineResult<PatronRow> {
+    /// Runs a circulation operation on the configured [`Circulation`] (the
+    /// built-in one when none is set).
+    fn via<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Circulation, &mut Self) -> EngineResult<R>,
+    ) -> EngineResult<R> {
+        match self.circ.take() {
+            Some(c) => {
+                let r = f(&mut *c, self);
+                self.circ = Some(c);
+                r
+            }
+            None => f(&mut BuiltIn, self),
+        }
+    }
+
+    pub(crate) fn patron(&self, card: &str) -> EngineResult<PatronRow> {
         self.store
             .patron(card)?
             .ok_or_else(|| EngineError::NotFound(format!("patron {card}")))
     }
 
-    fn copy_and_title(&self, barcode: &str) -> EngineResult<(CopyRow, TitleRow)> {
+    pub(crate) fn copy_and_title(&self, barcode: &str) -> EngineResult<(CopyRow, TitleRow)> {
         let copy = self.store.copy(barcode)?.ok_or(Reason::UnknownCopy)?;
         let title = self
             .store
@@ -138,7 +160,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Patrons whose documents show this title: its holders and borrowers.
-    fn touch_title(&self, title_id: &str, fx: &mut Effects) -> EngineResult<()> {
+    pub(crate) fn touch_title(&self, title_id: &str, fx: &mut Effects) -> EngineResult<()> {
         for h in self.store.holds_on_title(title_id)? {
             fx.patrons.insert(h.card);
         }
@@ -227,6 +249,7 @@ impl<'a> Ctx<'a> {
         let (mut args_id, mut args_en) = (vec![], vec![]);
         let (date_id, date_en);
         let (amount_id, amount_en);
+        let note_arg;
         match r {
             Reason::TooSoon => {
                 if let IntentKind::Renew { copy, .. } = kind
@@ -237,6 +260,12 @@ impl<'a> Ctx<'a> {
                     args_id.push(("date", date_id.as_str()));
                     args_en.push(("date", date_en.as_str()));
                 }
+            }
+            Reason::IlsRefused => {
+                let note = self.remote_note.clone().unwrap_or_default();
+                note_arg = note;
+                args_id.push(("message", note_arg.as_str()));
+                args_en.push(("message", note_arg.as_str()));
             }
             Reason::FinesOverThreshold => {
                 let owed = self.patron_facts(&self.patron(card)?)?.fines_owed;
@@ -266,7 +295,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn renew_one(
+    pub(crate) fn renew_one(
         &mut self,
         card: &str,
         copy: &str,
@@ -307,7 +336,7 @@ impl<'a> Ctx<'a> {
         seen_due: Option<NaiveDate>,
         _fx: &mut Effects,
     ) -> EngineResult<OutcomeDoc> {
-        let (due, renewed) = self.renew_one(card, copy, seen_due)?;
+        let (due, renewed) = self.via(|c, cx| c.renew(cx, card, copy, seen_due))?;
         let (d_id, d_en) = dates(due);
         let key = if renewed {
             "accepted-renew"
@@ -322,9 +351,9 @@ impl<'a> Ctx<'a> {
     fn renew_all(&mut self, card: &str, _fx: &mut Effects) -> EngineResult<OutcomeDoc> {
         let mut items = BTreeMap::new();
         let (mut ok, mut refused) = (0, 0);
-        for l in self.store.open_loans_of(card)? {
-            let item = match self.renew_one(card, &l.copy, None) {
-                Ok((due, _)) => {
+        for r in self.via(|c, cx| c.renew_all(cx, card))? {
+            let item = match r.result {
+                Ok(due) => {
                     ok += 1;
                     ItemOutcomeDoc {
                         status: "accepted".into(),
@@ -332,17 +361,16 @@ impl<'a> Ctx<'a> {
                         due: Some(due.to_string()),
                     }
                 }
-                Err(EngineError::Refused(r)) => {
+                Err(reason) => {
                     refused += 1;
                     ItemOutcomeDoc {
                         status: "rejected".into(),
-                        reason: Some(r.code().into()),
-                        due: Some(l.due.to_string()),
+                        reason: Some(reason.code().into()),
+                        due: Some(r.old_due.to_string()),
                     }
                 }
-                Err(e) => return Err(e),
             };
-            items.insert(l.copy.clone(), item);
+            items.insert(r.copy, item);
         }
         let (a, b) = (ok.to_string(), refused.to_string());
         let args = [("renewed", a.as_str()), ("refused", b.as_str())];
@@ -351,8 +379,26 @@ impl<'a> Ctx<'a> {
         Ok(o)
     }
 
+    /// The built-in renew-all: every open loan through [`Ctx::renew_one`].
+    pub(crate) fn renew_each(&mut self, card: &str) -> EngineResult<Vec<Renewal>> {
+        let mut out = vec![];
+        for l in self.store.open_loans_of(card)? {
+            let result = match self.renew_one(card, &l.copy, None) {
+                Ok((due, _)) => Ok(due),
+                Err(EngineError::Refused(r)) => Err(r),
+                Err(e) => return Err(e),
+            };
+            out.push(Renewal {
+                copy: l.copy,
+                old_due: l.due,
+                result,
+            });
+        }
+        Ok(out)
+    }
+
     /// Queue position among holds not yet filled, 1-based.
-    fn queue(&self, title_id: &str) -> EngineResult<Vec<HoldRow>> {
+    pub(crate) fn queue(&self, title_id: &str) -> EngineResult<Vec<HoldRow>> {
         Ok(self
             .store
             .holds_on_title(title_id)?
@@ -368,6 +414,26 @@ impl<'a> Ctx<'a> {
         branch: &str,
         fx: &mut Effects,
     ) -> EngineResult<OutcomeDoc> {
+        let (_, position) = self.via(|c, cx| c.place_hold(cx, card, title_id, branch, fx))?;
+        let pos = position.to_string();
+        let mut o = Self::accepted(
+            "accepted-place-hold",
+            &[("position", &pos)],
+            &[("position", &pos)],
+        );
+        o.position = Some(position);
+        Ok(o)
+    }
+
+    /// The built-in hold: the policy's rules, then the queue. Returns the
+    /// new hold's id and its place in the queue.
+    pub(crate) fn builtin_place_hold(
+        &mut self,
+        card: &str,
+        title_id: &str,
+        branch: &str,
+        fx: &mut Effects,
+    ) -> EngineResult<(String, u32)> {
         let title = self.store.title(title_id)?.ok_or(Reason::UnknownTitle)?;
         let patron = self.patron(card)?;
         let copies = self.store.copies_of(title_id)?;
@@ -421,14 +487,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .position(|h| h.id == id)
             .map_or(1, |p| p as u32 + 1);
-        let pos = position.to_string();
-        let mut o = Self::accepted(
-            "accepted-place-hold",
-            &[("position", &pos)],
-            &[("position", &pos)],
-        );
-        o.position = Some(position);
-        Ok(o)
+        Ok((id, position))
     }
 
     fn own_hold(&self, card: &str, hold: &str) -> EngineResult<HoldRow> {
@@ -445,12 +504,12 @@ impl<'a> Ctx<'a> {
         fx: &mut Effects,
     ) -> EngineResult<OutcomeDoc> {
         let h = self.own_hold(card, hold)?;
-        self.drop_hold(&h, fx)?;
+        self.via(|c, cx| c.cancel_hold(cx, &h, fx))?;
         Ok(Self::accepted("accepted-cancel-hold", &[], &[]))
     }
 
     /// Removes a hold; a copy caught for it goes to the next patron.
-    fn drop_hold(&mut self, h: &HoldRow, fx: &mut Effects) -> EngineResult<()> {
+    pub(crate) fn drop_hold(&mut self, h: &HoldRow, fx: &mut Effects) -> EngineResult<()> {
         self.touch_title(&h.title_id, fx)?;
         self.store.delete_hold(&h.id)?;
         if let Some(barcode) = &h.copy
@@ -470,6 +529,9 @@ impl<'a> Ctx<'a> {
         fx: &mut Effects,
     ) -> EngineResult<OutcomeDoc> {
         let mut h = self.own_hold(card, hold)?;
+        if !self.via(|c, _| Ok(c.suspends_holds()))? {
+            return Err(Reason::IlsUnsupported.into());
+        }
         let status = domain::HoldStatus::parse(&h.status)
             .ok_or_else(|| StoreError::Corrupt(h.status.clone()))?;
         rules::check_suspend(self.policy, status, until, self.today)?;
@@ -509,12 +571,11 @@ impl<'a> Ctx<'a> {
         branch: &str,
         _fx: &mut Effects,
     ) -> EngineResult<OutcomeDoc> {
-        let mut h = self.own_hold(card, hold)?;
+        let h = self.own_hold(card, hold)?;
         let status = domain::HoldStatus::parse(&h.status)
             .ok_or_else(|| StoreError::Corrupt(h.status.clone()))?;
         rules::check_change_pickup(self.policy, status, branch)?;
-        h.pickup_branch = branch.into();
-        self.store.update_hold(&h)?;
+        self.via(|c, cx| c.change_pickup(cx, &h, branch))?;
         Ok(Self::accepted("accepted-change-pickup", &[], &[]))
     }
 
@@ -601,7 +662,7 @@ impl<'a> Ctx<'a> {
         fx: &mut Effects,
     ) -> EngineResult<NaiveDate> {
         fx.patrons.insert(card.to_string());
-        Ok(self.renew_one(card, copy, None)?.0)
+        Ok(self.via(|c, cx| c.renew(cx, card, copy, None))?.0)
     }
 
     /// Places a hold for a patron at the desk.
@@ -637,7 +698,17 @@ impl<'a> Ctx<'a> {
         self.register(card, event, fx).map(|_| ())
     }
 
+    /// Checks a copy out to a patron (at the desk).
     pub fn checkout(
+        &mut self,
+        card: &str,
+        barcode: &str,
+        fx: &mut Effects,
+    ) -> EngineResult<LoanRow> {
+        self.via(|c, cx| c.checkout(cx, card, barcode, fx))
+    }
+
+    pub(crate) fn builtin_checkout(
         &mut self,
         card: &str,
         barcode: &str,
@@ -710,6 +781,15 @@ impl<'a> Ctx<'a> {
         fx: &mut Effects,
     ) -> EngineResult<CopyRow> {
         self.policy.branch(branch).ok_or(Reason::UnknownBranch)?;
+        self.via(|c, cx| c.checkin(cx, barcode, branch, fx))
+    }
+
+    pub(crate) fn builtin_checkin(
+        &mut self,
+        barcode: &str,
+        branch: &str,
+        fx: &mut Effects,
+    ) -> EngineResult<CopyRow> {
         let (copy, title) = self.copy_and_title(barcode)?;
         if let Some(mut loan) = self.store.open_loan_of_copy(barcode)? {
             let fine = rules::fine(self.policy, &self.loan_facts(&loan)?, self.today)?;
@@ -761,7 +841,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Gives a free copy to the first queued (not suspended) hold, or shelves it.
-    fn route_copy(
+    pub(crate) fn route_copy(
         &mut self,
         mut copy: CopyRow,
         at_branch: &str,

@@ -17,6 +17,7 @@ use pustaka_replica::wire::{Directory, DocReply, SyncRequest, SyncResponse, Wire
 use pustaka_replica::{Calendar, Circ, DocKind, intent::read_intents_with_keys};
 use sha2::{Digest, Sha256};
 
+use crate::circulation::{BuiltIn, Circulation};
 use crate::clock::{Clock, local_day};
 use crate::engine::{Ctx, Effects, EngineResult};
 use crate::error::ApiError;
@@ -52,6 +53,9 @@ pub struct Hub {
     /// Verified when the card is unknown, so that an unknown card costs the
     /// same time as a wrong PIN.
     dummy_hash: String,
+    /// Where circulation is decided: the built-in rules unless a library
+    /// system is connected (SIP2).
+    circulation: Box<dyn Circulation>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -147,6 +151,7 @@ impl Hub {
             clock,
             calendar_id,
             dummy_hash: hash_pin("0000")?,
+            circulation: Box::new(BuiltIn),
         };
         if policy_changed {
             hub.transaction(|_, fx| {
@@ -167,6 +172,13 @@ impl Hub {
 
     pub fn today(&self) -> chrono::NaiveDate {
         local_day(self.now(), self.policy.library.utc_offset_minutes)
+    }
+
+    /// Connects the library's system of record (e.g. over SIP2): from now
+    /// on it decides circulation and this hub mirrors its answers.
+    pub fn set_circulation(&mut self, c: Box<dyn Circulation>) {
+        tracing::info!("circulation decided by: {}", c.name());
+        self.circulation = c;
     }
 
     pub fn policy(&self) -> &Policy {
@@ -270,6 +282,8 @@ impl Hub {
             policy: &self.policy,
             today,
             now: self.clock.now(),
+            circ: Some(self.circulation.as_mut()),
+            remote_note: None,
         }
     }
 

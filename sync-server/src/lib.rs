@@ -2,6 +2,7 @@
 //! circulation facts. See `ARCHITECTURE.md` for the map.
 
 pub mod catalog;
+pub mod circulation;
 pub mod clock;
 pub mod demo;
 pub mod engine;

@@ -31,6 +31,57 @@ struct Admin {
     data: PathBuf,
 }
 
+/// An existing library system that decides circulation over SIP2 (Koha,
+/// Evergreen…): this server then mirrors its answers.
+#[derive(clap::Args, Clone)]
+struct Sip2Args {
+    /// The library system's SIP2 server, `host:port`.
+    #[arg(long = "sip2", env = "PUSTAKA_SIP2")]
+    addr: Option<String>,
+    /// SIP2 login (93) user and password, if the ACS wants a login.
+    #[arg(long = "sip2-user", env = "PUSTAKA_SIP2_USER")]
+    user: Option<String>,
+    #[arg(long = "sip2-password", env = "PUSTAKA_SIP2_PASSWORD")]
+    password: Option<String>,
+    /// Location code (CP) sent with the login.
+    #[arg(long = "sip2-location", env = "PUSTAKA_SIP2_LOCATION")]
+    location: Option<String>,
+    /// Institution id (AO).
+    #[arg(
+        long = "sip2-institution",
+        env = "PUSTAKA_SIP2_INSTITUTION",
+        default_value = ""
+    )]
+    institution: String,
+    /// Seconds to wait for the library system.
+    #[arg(long = "sip2-timeout", default_value_t = 5)]
+    timeout_secs: u64,
+}
+
+impl Sip2Args {
+    fn config(&self) -> anyhow::Result<Option<pustaka_sync::circulation::Sip2Config>> {
+        let Some(addr) = &self.addr else {
+            return Ok(None);
+        };
+        let login = match (&self.user, &self.password) {
+            (Some(user), Some(password)) => Some(pustaka_sip2::LoginCredentials {
+                user: user.clone(),
+                password: password.clone(),
+                location: self.location.clone(),
+            }),
+            (None, None) => None,
+            _ => anyhow::bail!("--sip2-user and --sip2-password go together"),
+        };
+        Ok(Some(pustaka_sync::circulation::Sip2Config {
+            addr: addr.clone(),
+            login,
+            institution: self.institution.clone(),
+            terminal_password: None,
+            timeout: std::time::Duration::from_secs(self.timeout_secs.clamp(1, 120)),
+        }))
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve a library from DATA with the policy in POLICY.
@@ -43,6 +94,17 @@ enum Cmd {
         policy: PathBuf,
         #[arg(long, env = "PUSTAKA_ADMIN_TOKEN")]
         admin_token: Option<String>,
+        #[command(flatten)]
+        sip2: Sip2Args,
+    },
+    /// Asks the SIP2 library system for its status and one patron's account
+    /// (99 and 63): proves the connection before `serve --sip2`.
+    Sip2Check {
+        #[command(flatten)]
+        sip2: Sip2Args,
+        /// A patron's card number.
+        #[arg(long)]
+        card: String,
     },
     /// Seed (once) and serve the demo library.
     Demo {
@@ -159,8 +221,18 @@ async fn serve(
     listen: SocketAddr,
     policy_text: String,
     token: Option<String>,
+    sip2: Option<pustaka_sync::circulation::Sip2Config>,
 ) -> anyhow::Result<()> {
-    let hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
+    let mut hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
+    if let Some(config) = sip2 {
+        tracing::info!(
+            "circulation is decided by the library system at {} (SIP2)",
+            config.addr
+        );
+        hub.set_circulation(Box::new(pustaka_sync::circulation::Sip2Circulation::new(
+            config,
+        )));
+    }
     let token = admin_token(&data, token)?;
     let running = start(hub, listen, token).await?;
     tracing::info!(
@@ -251,10 +323,24 @@ async fn main() -> anyhow::Result<()> {
             listen,
             policy,
             admin_token,
+            sip2,
         } => {
             let text = std::fs::read_to_string(&policy)
                 .with_context(|| format!("reading {}", policy.display()))?;
-            serve(data, listen, text, admin_token).await
+            serve(data, listen, text, admin_token, sip2.config()?).await
+        }
+        Cmd::Sip2Check { sip2, card } => {
+            let config = sip2.config()?.context("--sip2 HOST:PORT is required")?;
+            // UTC: this check has no policy to take the library's offset from.
+            let now = chrono::DateTime::from_timestamp_millis(SystemClock.now())
+                .map(|t| t.naive_utc())
+                .unwrap_or_default();
+            let report = tokio::task::spawn_blocking(move || {
+                pustaka_sync::circulation::patron_check(&config, &card, now)
+            })
+            .await??;
+            println!("{report}");
+            Ok(())
         }
         Cmd::Demo { data, listen } => {
             let now = SystemClock.now();
@@ -269,7 +355,7 @@ async fn main() -> anyhow::Result<()> {
                 demo::DEMO_CARD,
                 demo::DEMO_PIN
             );
-            serve(data, listen, demo::DEMO_POLICY.to_string(), None).await
+            serve(data, listen, demo::DEMO_POLICY.to_string(), None, None).await
         }
         Cmd::AddPatron {
             admin,

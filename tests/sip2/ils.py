@@ -46,7 +46,7 @@ as ``YYYYMMDD    235900`` (SIP2 18-char form with a blank zone).
 Rules (the ILS is the authority; English screen messages in AF):
 
 * Patron check (63, 23, 29, 65, 15, 11): AA must be a known card and AD must
-  equal its PIN (a missing AD counts as wrong). 63/23 answer BL/CQ instead of
+  equal its PIN (a missing AD counts as wrong, unless --trust-terminal). 63/23 answer BL/CQ instead of
   refusing, and withhold name, counts and lists when the PIN is wrong.
 * 93 Login: with --user/--password, ok=1 only when CN/CO match, and login is
   then required first (any other message before it, or a failed login, closes
@@ -99,6 +99,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -277,6 +278,13 @@ class ILS:
     items: dict[str, Item] = field(default_factory=dict)  # JSON order kept
     loans: dict[str, Loan] = field(default_factory=dict)  # by barcode, JSON order kept
     holds: list[Hold] = field(default_factory=list)  # queue order
+    # --trust-terminal: a request without AD is taken on the terminal's word
+    # (the SC checked the patron itself, as Pustaka's server does with its
+    # own PIN check); a wrong AD is still refused.
+    trust_terminal: bool = False
+    # --follow-clock: "today" is the date of each request's transaction date
+    # (the SC's clock, e.g. a test's manual clock), not the JSON's.
+    follow_clock: bool = False
 
     # -- loading -------------------------------------------------------------
 
@@ -405,6 +413,8 @@ class ILS:
         patron = self.patrons.get(card)
         if patron is None:
             return None, "Unknown patron"
+        if pin is None and self.trust_terminal:
+            return patron, None
         if pin is None or pin != patron.pin:
             return patron, "Invalid PIN"
         return patron, None
@@ -493,8 +503,18 @@ class LoggingSIP2Server(SIP2Server):
       answered with sequence number 0.
     """
 
+    ils: ILS | None = None
+
     async def _process_frame(self, stream: Any, state: Any, frame: bytes) -> None:
         LOG.info("%s << %s", _peer(state.peer), _show(frame))
+        if self.ils is not None and self.ils.follow_clock:
+            # The first SIP2 timestamp in the fixed part is the transaction date.
+            m = re.search(rb"(\d{8})[ A-Z0-9]{4}\d{6}", frame[2:26])
+            if m is not None:
+                try:
+                    self.ils.today = date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:8]))
+                except ValueError:
+                    pass
         fixed = fill_blank_nb_due_date(frame)
         if fixed is not None:
             LOG.info("%s    blank nb due date read as the transaction date", _peer(state.peer))
@@ -520,6 +540,7 @@ def build_server(ils: ILS, user: str | None = None, password: str | None = None)
         login_required=creds,
         logger=logging.getLogger("pysip2"),
     )
+    server.ils = ils
     # pysip2's fallback (error) responses stamp the real clock; use the ILS date.
     RequestContext.now_18 = lambda self: ils.stamp()  # type: ignore[method-assign]
 
@@ -850,6 +871,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--user", help="SIP2 login user (CN); requires --password")
     parser.add_argument("--password", help="SIP2 login password (CO)")
+    parser.add_argument("--follow-clock", action="store_true",
+                        help="take today from each request's transaction date")
+    parser.add_argument("--trust-terminal", action="store_true",
+                        help="accept requests without a patron password (AD): the terminal vouches")
     args = parser.parse_args(argv)
     if (args.user is None) != (args.password is None):
         parser.error("--user and --password go together")
@@ -859,6 +884,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         ils = ILS.load(args.library)
+        ils.trust_terminal = args.trust_terminal
+        ils.follow_clock = args.follow_clock
     except (OSError, LibraryError) as exc:
         print(f"ils.py: cannot load library: {exc}", file=sys.stderr)
         return 2

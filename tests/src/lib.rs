@@ -27,6 +27,8 @@ pub struct Library {
     pub running: Option<Running>,
     pub url: String,
     pub http: reqwest::Client,
+    /// A library system deciding circulation over SIP2, if any.
+    pub sip2: Option<pustaka_sync::circulation::Sip2Config>,
 }
 
 pub fn patron_pin(card: &str) -> String {
@@ -38,6 +40,11 @@ impl Library {
     /// T1 (one copy C1), T2 (copies C2a, C2b), T3 (C3), T4 (C4), T5 reference (R5),
     /// patrons 1001..=1004 (PIN = card + 1000) and event E1 (capacity 2).
     pub async fn start() -> Library {
+        Self::start_with(None).await
+    }
+
+    /// [`Library::start`], with circulation decided by a SIP2 library system.
+    pub async fn start_with(sip2: Option<pustaka_sync::circulation::Sip2Config>) -> Library {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(START));
         let mut lib = Library {
@@ -46,6 +53,7 @@ impl Library {
             running: None,
             url: String::new(),
             http: reqwest::Client::new(),
+            sip2,
         };
         lib.boot().await;
         for (id, title, copies, it) in [
@@ -81,13 +89,23 @@ impl Library {
         lib
     }
 
-    async fn boot(&mut self) {
-        let hub = pustaka_sync::open_hub(
+    fn hub(&self) -> pustaka_sync::Hub {
+        let mut hub = pustaka_sync::open_hub(
             self.dir.path(),
             demo::DEMO_POLICY,
             self.clock.clone() as Arc<dyn Clock>,
         )
         .unwrap();
+        if let Some(c) = &self.sip2 {
+            hub.set_circulation(Box::new(pustaka_sync::circulation::Sip2Circulation::new(
+                c.clone(),
+            )));
+        }
+        hub
+    }
+
+    async fn boot(&mut self) {
+        let hub = self.hub();
         let running = pustaka_sync::start(hub, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
             .await
             .unwrap();
@@ -108,12 +126,7 @@ impl Library {
         self.stop().await;
         // The port was just released; retry briefly if the OS is slow to free it.
         for _ in 0..50 {
-            let hub = pustaka_sync::open_hub(
-                self.dir.path(),
-                demo::DEMO_POLICY,
-                self.clock.clone() as Arc<dyn Clock>,
-            )
-            .unwrap();
+            let hub = self.hub();
             match pustaka_sync::start(hub, addr.parse().unwrap(), ADMIN.into()).await {
                 Ok(r) => {
                     self.running = Some(r);

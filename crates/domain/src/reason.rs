@@ -57,6 +57,9 @@ reasons! {
     CopyOnHoldForOther => "copy_on_hold_for_other",
     CopyOnLoan => "copy_on_loan",
     Malformed => "malformed",
+    IlsRefused => "ils_refused",
+    IlsUnavailable => "ils_unavailable",
+    IlsUnsupported => "ils_unsupported",
 }
 
 impl std::fmt::Display for Reason {
