@@ -103,25 +103,31 @@ pub fn CatalogueView(
                     value: "{query}",
                     oninput: move |e| query.set(e.value()),
                 }
-                label { r#for: "search-branch", {t.t("catalogue-branch")} }
-                select { id: "search-branch", onchange: move |e| branch.set(e.value()),
-                    option { value: "", {t.t("filter-all-branches")} }
-                    for b in branches.iter() {
-                        option { key: "{b.id}", value: "{b.id}", "{b.name}" }
+                span { class: "field",
+                    label { r#for: "search-branch", {t.t("catalogue-branch")} }
+                    select { id: "search-branch", onchange: move |e| branch.set(e.value()),
+                        option { value: "", {t.t("filter-all-branches")} }
+                        for b in branches.iter() {
+                            option { key: "{b.id}", value: "{b.id}", "{b.name}" }
+                        }
                     }
                 }
-                label { r#for: "search-format", {t.t("catalogue-format")} }
-                select { id: "search-format", onchange: move |e| format.set(e.value()),
-                    option { value: "", {t.t("filter-all-formats")} }
-                    for f in FILTER_FORMATS {
-                        option { key: "{f}", value: "{f}", {t.t(&format!("format-{f}"))} }
+                span { class: "field",
+                    label { r#for: "search-format", {t.t("catalogue-format")} }
+                    select { id: "search-format", onchange: move |e| format.set(e.value()),
+                        option { value: "", {t.t("filter-all-formats")} }
+                        for f in FILTER_FORMATS {
+                            option { key: "{f}", value: "{f}", {t.t(&format!("format-{f}"))} }
+                        }
                     }
                 }
-                label { r#for: "search-language", {t.t("catalogue-language")} }
-                select { id: "search-language", onchange: move |e| language.set(e.value()),
-                    option { value: "", {t.t("filter-all-languages")} }
-                    for l in FILTER_LANGUAGES {
-                        option { key: "{l}", value: "{l}", {t.t(&format!("language-{l}"))} }
+                span { class: "field",
+                    label { r#for: "search-language", {t.t("catalogue-language")} }
+                    select { id: "search-language", onchange: move |e| language.set(e.value()),
+                        option { value: "", {t.t("filter-all-languages")} }
+                        for l in FILTER_LANGUAGES {
+                            option { key: "{l}", value: "{l}", {t.t(&format!("language-{l}"))} }
+                        }
                     }
                 }
                 label { class: "check",
