@@ -224,7 +224,7 @@ fn Frame() -> Element {
         },
         Some(Ok(_)) => {
             rsx! {
-                div { class: "app", lang,
+                div { class: "app", lang, "data-link": (ctx.link)().unwrap_or_default(),
                     a { class: "skip-link", href: "#content", {t.t("skip-to-content")} }
                     header { class: "topbar",
                         span { class: "brand", {t.t("app-name")} }

@@ -735,10 +735,19 @@ async fn deep_links(rig: &Rig) -> anyhow::Result<()> {
             let _ = second.wait();
             bail!("a second launch kept running: single instance failed");
         }
-        // Known gap: the running app does not yet move to the handed-over
-        // title in this run (it stays on T0001); the hand-over itself is
-        // what is checked here.
         eprintln!("e2e: a second launch with pustaka://title/T0002 handed over to the running app and exited (single instance)");
+        // The running app shows the handed-over title.
+        if let Err(e) = s.wait_for(".title-page[data-title='T0002']", LONG).await {
+            let seen = s
+                .exec(
+                    "return [location.href, (document.querySelector('.app')||{dataset:{}}).dataset.link || '', (document.querySelector('.title-page')||{dataset:{}}).dataset.title || ''].join(' | ');",
+                    json!([]),
+                )
+                .await
+                .unwrap_or_default();
+            bail!("the running app did not open T0002 ({e}); page: {seen}");
+        }
+        eprintln!("e2e: the running app moved to pustaka://title/T0002");
         anyhow::Ok(())
     }
     .await;
