@@ -5,6 +5,20 @@ fn main() {
     use dioxus::prelude::*;
     use pustaka_app::{Backend, Shell};
     dioxus::launch(|| {
+        // After launch's own hook: a panic also leaves its message on
+        // <body data-panic> (the end-to-end run reads it; no console there).
+        use_hook(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                previous(info);
+                if let Some(body) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.body())
+                {
+                    let _ = body.set_attribute("data-panic", &info.to_string());
+                }
+            }));
+        });
         rsx! {
             Shell { backend: Backend::new(pustaka_app::tauri::Tauri) }
         }

@@ -237,6 +237,14 @@ async fn circulation_decided_over_sip2_ends_in_the_patrons_documents() {
     );
     assert_eq!(loan_due(&siti, "C3").as_deref(), Some("2027-01-02"));
 
+    // Patron information (63 → 64), as `pustaka-sync sip2-check` asks it.
+    let report =
+        pustaka_sync::circulation::patron_check(&ils.config(), "1001", noon("2026-11-30")).unwrap();
+    assert!(
+        report.contains("Anggota 1001") && report.contains("3 charged"),
+        "{report}"
+    );
+
     // Budi cancels his hold (15 with mode '-').
     let id = budi.cancel_hold(&hold.id).unwrap();
     budi.sync_once().await.unwrap();

@@ -745,7 +745,18 @@ async fn deep_links(rig: &Rig) -> anyhow::Result<()> {
                 )
                 .await
                 .unwrap_or_default();
-            bail!("the running app did not open T0002 ({e}); page: {seen}");
+            let raf = s
+                .exec_async(
+                    "const done = arguments[arguments.length - 1]; let f = false; requestAnimationFrame(() => { f = true; done('raf ran'); }); setTimeout(() => { if (!f) done('raf blocked'); }, 1000);",
+                    json!([]),
+                )
+                .await
+                .unwrap_or_default();
+            let vis = s
+                .exec("return document.visibilityState + ' focus=' + document.hasFocus() + ' panic=' + (document.body.dataset.panic || 'none');", json!([]))
+                .await
+                .unwrap_or_default();
+            bail!("the running app did not open T0002; page: {seen}; {raf}; {vis}; ({})", e.to_string().chars().take(200).collect::<String>());
         }
         eprintln!("e2e: the running app moved to pustaka://title/T0002");
         anyhow::Ok(())

@@ -217,20 +217,21 @@ fn TitleHit(t: T, hit: TitleSummary, branches: Vec<BranchInfo>) -> Element {
 
 #[component]
 pub fn Title(id: String) -> Element {
-    // Keyed by the id: another title (e.g. from a pustaka:// link while a
-    // title is open) mounts afresh instead of keeping the old one's query.
     rsx! {
-        TitleFor { key: "{id}", id: id.clone() }
+        TitleFor { id }
     }
 }
 
+/// `id` is a signal: when a pustaka:// link moves the route from one title
+/// to another, this component stays mounted (a key on a single child does
+/// not remount it) and the query must follow the new id — a plain `String`
+/// captured by the query kept fetching the first title (seen in the e2e run).
 #[component]
-fn TitleFor(id: String) -> Element {
+fn TitleFor(id: ReadSignal<String>) -> Element {
     let ctx = use_ctx();
     let backend = use_backend();
     let account = use_account();
-    let id2 = id.clone();
-    let res = use_query(move || GetTitle { id: id2.clone() });
+    let res = use_query(move || GetTitle { id: id() });
     let title = Load::of(&res.read());
     let backend2 = backend.clone();
     rsx! {
