@@ -100,6 +100,7 @@ pub fn branches() -> Vec<BranchInfo> {
 
 pub fn empty_account() -> AccountView {
     AccountView {
+        library: "Perpustakaan Umum Kota Singkawang".into(),
         card: "1001".into(),
         name: "Siti Rahayu".into(),
         today: day(2026, 11, 23),

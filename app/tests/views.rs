@@ -210,6 +210,8 @@ fn holds_events_and_card_show_what_patrons_asked_for() {
     assert!(events.contains("Full · 2 on the waiting list"), "{events}");
     let card = render(account(fake::full_account()), true, Lang::En, Card, true);
     assert!(card.contains("<svg") && card.contains("1001"), "{card}");
+    // The library's own name, from its policy, not from the translations.
+    assert!(card.contains("Perpustakaan Umum Kota Singkawang"), "{card}");
     let title = render(account(fake::full_account()), true, Lang::Id, Title, true);
     assert!(
         title.contains("899.221 TOE b") && title.contains("Perpustakaan Pusat"),

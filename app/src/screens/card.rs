@@ -27,7 +27,9 @@ pub fn CardView(t: T, account: Load<AccountView>, offline: bool) -> Element {
         section { class: "screen card-screen",
             ScreenHead { t: t.clone(), title, offline: false }
             div { class: "member-card",
-                p { class: "library", {t.t("card-library")} }
+                p { class: "library",
+                    {if a.library.is_empty() { t.t("app-name") } else { a.library.clone() }}
+                }
                 QrCode { payload: a.card.clone(), label: t.ta("card-qr-label", &[("card", a.card.clone())]) }
                 p { class: "name", "{a.name}" }
                 p { class: "number", id: "card-number", "{a.card}" }

@@ -202,7 +202,6 @@ event-cancel = Cancel registration
 event-add-calendar = Add to calendar
 
 card-title = Library card
-card-library = Singkawang City Library
 card-qr-label = QR code of library card number { $card }
 card-hint = Show this code at the desk or at the book van.
 

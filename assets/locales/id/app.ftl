@@ -202,7 +202,6 @@ event-cancel = Batalkan pendaftaran
 event-add-calendar = Tambahkan ke kalender
 
 card-title = Kartu anggota
-card-library = Perpustakaan Kota Singkawang
 card-qr-label = Kode QR kartu anggota nomor { $card }
 card-hint = Tunjukkan kode ini di meja layanan atau di mobil pustaka keliling.
 

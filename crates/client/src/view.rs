@@ -255,6 +255,7 @@ pub(crate) fn build(
     history.sort_by(|a, b| b.returned.cmp(&a.returned).then(a.title.cmp(&b.title)));
 
     Ok(AccountView {
+        library: rules.policy.library.name.clone(),
         card: circ.patron.card.clone(),
         name: circ.patron.name.clone(),
         today,

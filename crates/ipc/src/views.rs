@@ -96,6 +96,9 @@ pub struct OutcomeView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccountView {
+    /// The library's name, from its policy (the card shows it).
+    #[serde(default)]
+    pub library: String,
     pub card: String,
     pub name: String,
     pub today: NaiveDate,
