@@ -80,12 +80,15 @@ pub(crate) fn ui() -> anyhow::Result<()> {
             "pustaka-app",
             "--target",
             "wasm32-unknown-unknown",
-            "--release",
+            // Small over fast: the page's start-up waits for the browser to
+            // fetch and compile this module (see Cargo.toml).
+            "--profile",
+            "wasm-release",
         ],
     )?;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let dist = root.join("app/dist");
-    let wasm = bench::target_dir().join("wasm32-unknown-unknown/release/pustaka-app.wasm");
+    let wasm = bench::target_dir().join("wasm32-unknown-unknown/wasm-release/pustaka-app.wasm");
     run(
         "wasm-bindgen",
         &[

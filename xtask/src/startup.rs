@@ -132,9 +132,17 @@ fn one_run(rig: &Rig, app_bin: &std::path::Path) -> anyhow::Result<(f64, f64, f6
     let mut child = std::process::Command::new(app_bin)
         .arg("pustaka://loans")
         .env("DISPLAY", &rig.display)
+        // A desktop session has a session bus: without one GLib spawns
+        // dbus-launch, a bus and the desktop portals on every start (about
+        // half a second, seen with strace), which no patron's desktop does.
+        .env("DBUS_SESSION_BUS_ADDRESS", &rig.bus)
         .env("PUSTAKA_DATA_DIR", rig.dir.path().join("app"))
         .env("PUSTAKA_SERVER", format!("http://127.0.0.1:{}", rig.port))
-        .env("PUSTAKA_LOG", "pustaka_desktop=info,pustaka::startup=info")
+        .env(
+            "PUSTAKA_LOG",
+            std::env::var("PUSTAKA_BENCH_LOG")
+                .unwrap_or_else(|_| "pustaka_desktop=info,pustaka::startup=info".into()),
+        )
         .env("NO_COLOR", "1")
         .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
         .env("NO_AT_BRIDGE", "1")
@@ -147,7 +155,11 @@ fn one_run(rig: &Rig, app_bin: &std::path::Path) -> anyhow::Result<(f64, f64, f6
     let log = child.stdout.take().context("stdout")?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        let verbose = std::env::var_os("PUSTAKA_BENCH_VERBOSE").is_some();
         for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if verbose {
+                eprintln!("    app: {line}");
+            }
             if line.contains("page Started") || line.contains("startup mark loans-visible") {
                 let _ = tx.send(line);
             }
