@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog/titles/{id}", get(title_details))
         .route("/v1/catalog/lookup", get(lookup))
         .route("/opds/v2/catalog.json", get(opds_catalog))
+        .route("/v1/calendar/events.ics", get(events_ics))
         .route("/opds/v2/publications.json", get(opds_publications))
         .nest("/admin/v1", admin)
         .layer(DefaultBodyLimit::max(256 * 1024))
@@ -521,4 +522,37 @@ async fn opds_publications(
         s.run(move |hub| opds::publications(hub, &base, p.format.as_deref(), page))
             .await?,
     ))
+}
+
+#[derive(Deserialize)]
+struct IcsParams {
+    branch: Option<String>,
+    lang: Option<String>,
+}
+
+/// The library's public events calendar (iCalendar), all branches or one.
+async fn events_ics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<IcsParams>,
+) -> Result<Response, ApiError> {
+    let base = base_url(&headers);
+    let host = base
+        .split_once("://")
+        .map_or(base.clone(), |(_, h)| h.to_string());
+    let lang = match p.lang.as_deref() {
+        Some("en") => pustaka_domain::Lang::En,
+        _ => pustaka_domain::Lang::Id,
+    };
+    let text = s
+        .run(move |hub| {
+            let now = hub.now();
+            crate::feeds::events_ics(hub, p.branch.as_deref(), lang, &host, now)
+        })
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }

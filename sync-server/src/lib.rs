@@ -7,6 +7,7 @@ pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod feeds;
 pub mod http;
 pub mod hub;
 pub mod librarian;

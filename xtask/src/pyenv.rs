@@ -1,5 +1,5 @@
 //! `cargo xtask pyenv`: the Python the tests' independent checkers run in
-//! (`../shared/tools/validate_opds2.py`, the pysip2 library system of the
+//! (`../shared/tools/validate_opds2.py` and `validate_ics.py`, the pysip2 library system of the
 //! SIP2 test), a venv in `~/.cache/pustaka/venv` with pinned packages.
 //! Idempotent: a stamp file holds the requirements it was built with.
 
@@ -14,6 +14,8 @@ pub const REQUIREMENTS: &[&str] = &[
     "anyio==4.16.0",
     "jsonschema==4.26.0",
     "referencing==0.37.0",
+    "icalendar==7.3.0",
+    "ical==14.3.1",
 ];
 
 pub fn venv_dir() -> anyhow::Result<PathBuf> {

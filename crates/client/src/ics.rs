@@ -3,44 +3,7 @@
 use pustaka_domain::Millis;
 use pustaka_ipc::EventView;
 
-/// Escapes a TEXT value (RFC 5545 §3.3.11).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Folds a content line at 75 octets without splitting a character.
-pub fn fold(line: &str) -> String {
-    let mut out = String::new();
-    let mut len = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if len + n > 75 {
-            out.push_str("\r\n ");
-            len = 1;
-        }
-        out.push(c);
-        len += n;
-    }
-    out.push_str("\r\n");
-    out
-}
-
-pub fn utc(at: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(at)
-        .map(|d| d.format("%Y%m%dT%H%M%SZ").to_string())
-        .unwrap_or_else(|| "19700101T000000Z".into())
-}
+pub use pustaka_domain::ics::{escape, fold, utc};
 
 /// One event as a calendar file; `title` in the patron's language.
 pub fn event(e: &EventView, title: &str, place: &str, library: &str, now: Millis) -> String {

@@ -7,6 +7,7 @@
 //! `wasm32-unknown-unknown` and its tests are plain data tables.
 
 pub mod i18n;
+pub mod ics;
 pub mod model;
 pub mod opening;
 pub mod policy;

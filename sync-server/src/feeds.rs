@@ -1,0 +1,196 @@
+//! The library's public calendar feed (iCalendar): its events, all or one
+//! branch's, and the book van's stops as weekly recurring events, in the
+//! library's time zone. `GET /v1/calendar/events.ics[?branch=][&lang=en]`.
+//! Checked by `../shared/tools/validate_ics.py` in `tests/tests/ics.rs`.
+
+use chrono::{Datelike, Days, NaiveDate, NaiveTime};
+use pustaka_domain::ics::{escape, fold, utc};
+use pustaka_domain::policy::BranchKind;
+use pustaka_domain::{Lang, Millis};
+
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::storage::VanStopRow;
+
+fn weekday(code: &str) -> Option<(chrono::Weekday, &'static str)> {
+    use chrono::Weekday::*;
+    Some(match code {
+        "mon" => (Mon, "MO"),
+        "tue" => (Tue, "TU"),
+        "wed" => (Wed, "WE"),
+        "thu" => (Thu, "TH"),
+        "fri" => (Fri, "FR"),
+        "sat" => (Sat, "SA"),
+        "sun" => (Sun, "SU"),
+        _ => return None,
+    })
+}
+
+/// `+0700` for 420 minutes.
+fn offset(minutes: i32) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    format!("{sign}{:02}{:02}", m / 60, m % 60)
+}
+
+/// One van stop as a weekly event from its first day on or after `from`
+/// until `until`, at local times.
+fn van_stop(
+    v: &VanStopRow,
+    tz: &str,
+    offset_minutes: i32,
+    host: &str,
+    title: &str,
+    now: Millis,
+) -> Option<Vec<String>> {
+    let (wd, byday) = weekday(&v.weekday)?;
+    let shift =
+        (7 + wd.num_days_from_monday() as i64 - v.from.weekday().num_days_from_monday() as i64) % 7;
+    let first: NaiveDate = v.from.checked_add_days(Days::new(shift as u64))?;
+    if first > v.until {
+        return None;
+    }
+    let start = NaiveTime::parse_from_str(&v.start_time, "%H:%M").ok()?;
+    let end = NaiveTime::parse_from_str(&v.end_time, "%H:%M").ok()?;
+    // UNTIL is UTC when DTSTART has a TZID (RFC 5545 §3.3.10).
+    let until_local = v.until.and_time(end);
+    let until_utc = until_local.and_utc().timestamp_millis() - i64::from(offset_minutes) * 60_000;
+    Some(vec![
+        "BEGIN:VEVENT".into(),
+        format!("UID:vanstop-{}@{}", escape(&v.id), escape(host)),
+        format!("DTSTAMP:{}", utc(now)),
+        format!(
+            "DTSTART;TZID={tz}:{}",
+            first.and_time(start).format("%Y%m%dT%H%M%S")
+        ),
+        format!(
+            "DTEND;TZID={tz}:{}",
+            first.and_time(end).format("%Y%m%dT%H%M%S")
+        ),
+        format!("RRULE:FREQ=WEEKLY;BYDAY={byday};UNTIL={}", utc(until_utc)),
+        format!("SUMMARY:{}", escape(&format!("{title}: {}", v.place))),
+        format!("LOCATION:{}", escape(&v.place)),
+        "CATEGORIES:BOOK-VAN".into(),
+        "END:VEVENT".into(),
+    ])
+}
+
+/// The feed: every event (or one branch's), and the van's stops in the
+/// feed of all branches and in the book van's own.
+pub fn events_ics(
+    hub: &mut Hub,
+    branch: Option<&str>,
+    lang: Lang,
+    host: &str,
+    now: Millis,
+) -> Result<String, ApiError> {
+    let policy = hub.policy().clone();
+    let van_feed = match branch {
+        None => true,
+        Some(b) => {
+            let br = policy
+                .branch(b)
+                .ok_or_else(|| ApiError::NotFound(format!("branch {b}")))?;
+            br.kind == BranchKind::BookVan
+        }
+    };
+    let tz = if policy.library.timezone.is_empty() {
+        "Asia/Jakarta".to_string()
+    } else {
+        policy.library.timezone.clone()
+    };
+    let off = offset(policy.library.utc_offset_minutes);
+    let name = policy.library.name.clone();
+    let mut lines: Vec<String> = vec![
+        "BEGIN:VCALENDAR".into(),
+        "VERSION:2.0".into(),
+        "PRODID:-//Pustaka//Library events//ID".into(),
+        "CALSCALE:GREGORIAN".into(),
+        "METHOD:PUBLISH".into(),
+        format!("X-WR-CALNAME:{}", escape(&name)),
+        format!("X-WR-TIMEZONE:{tz}"),
+        // Indonesia keeps no daylight saving: one fixed offset.
+        "BEGIN:VTIMEZONE".into(),
+        format!("TZID:{tz}"),
+        "BEGIN:STANDARD".into(),
+        "DTSTART:19700101T000000".into(),
+        format!("TZOFFSETFROM:{off}"),
+        format!("TZOFFSETTO:{off}"),
+        "END:STANDARD".into(),
+        "END:VTIMEZONE".into(),
+    ];
+    for e in hub.store().events()? {
+        if branch.is_some() && e.branch.as_deref() != branch {
+            continue;
+        }
+        let (title, description) = match lang {
+            Lang::En => (&e.title_en, &e.description_en),
+            _ => (&e.title_id, &e.description_id),
+        };
+        lines.push("BEGIN:VEVENT".into());
+        lines.push(format!("UID:event-{}@{}", escape(&e.id), escape(host)));
+        lines.push(format!("DTSTAMP:{}", utc(now)));
+        lines.push(format!("DTSTART:{}", utc(e.start)));
+        lines.push(format!("DTEND:{}", utc(e.end)));
+        lines.push(format!("SUMMARY:{}", escape(title)));
+        if !description.is_empty() {
+            lines.push(format!("DESCRIPTION:{}", escape(description)));
+        }
+        lines.push(format!("LOCATION:{}", escape(&e.place)));
+        if let Some(url) = &e.online_url {
+            lines.push(format!("URL:{}", url.replace(['\r', '\n'], "")));
+        }
+        lines.push(format!("CATEGORIES:{}", escape(&e.category.to_uppercase())));
+        lines.push("END:VEVENT".into());
+    }
+    if van_feed {
+        let title = match lang {
+            Lang::En => "Book van",
+            _ => "Mobil perpustakaan keliling",
+        };
+        for v in hub.store().van_stops()? {
+            if let Some(ev) = van_stop(&v, &tz, policy.library.utc_offset_minutes, host, title, now)
+            {
+                lines.extend(ev);
+            }
+        }
+    }
+    lines.push("END:VCALENDAR".into());
+    Ok(lines.iter().map(|l| fold(l)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_weekly_van_stops() {
+        assert_eq!(offset(420), "+0700");
+        assert_eq!(offset(540), "+0900");
+        assert_eq!(offset(-90), "-0130");
+        let v = VanStopRow {
+            id: "V1".into(),
+            place: "Pasar, Jl. Diponegoro".into(),
+            weekday: "thu".into(),
+            start_time: "09:00".into(),
+            end_time: "11:30".into(),
+            from: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
+            until: NaiveDate::from_ymd_opt(2027, 5, 22).unwrap_or_default(),
+        };
+        let ev = van_stop(&v, "Asia/Pontianak", 420, "lib", "Book van", 0).unwrap_or_default();
+        assert!(
+            ev.contains(&"DTSTART;TZID=Asia/Pontianak:20261126T090000".to_string()),
+            "{ev:?}"
+        );
+        assert!(
+            ev.contains(&"RRULE:FREQ=WEEKLY;BYDAY=TH;UNTIL=20270522T043000Z".to_string()),
+            "{ev:?}"
+        );
+        assert!(ev.contains(&"LOCATION:Pasar\\, Jl. Diponegoro".to_string()));
+        let bad = VanStopRow {
+            weekday: "someday".into(),
+            ..v
+        };
+        assert!(van_stop(&bad, "Asia/Pontianak", 420, "lib", "x", 0).is_none());
+    }
+}
