@@ -156,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog/lookup", get(lookup))
         .route("/opds/v2/catalog.json", get(opds_catalog))
         .route("/v1/calendar/events.ics", get(events_ics))
+        .route("/v1/calendar/feed", post(new_patron_feed))
+        .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
         .nest("/admin/v1", admin)
         .layer(DefaultBodyLimit::max(256 * 1024))
@@ -548,6 +550,47 @@ async fn events_ics(
         .run(move |hub| {
             let now = hub.now();
             crate::feeds::events_ics(hub, p.branch.as_deref(), lang, &host, now)
+        })
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+/// A new secret address for the signed-in patron's calendar (due dates and
+/// registered events); the previous address stops working.
+async fn new_patron_feed(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let base = base_url(&headers);
+    let token = s.run(move |hub| hub.new_feed_token(&card)).await?;
+    Ok(Json(
+        serde_json::json!({ "url": format!("{base}/v1/calendar/patron/{token}.ics") }),
+    ))
+}
+
+async fn patron_feed(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = file.strip_suffix(".ics").unwrap_or(&file).to_string();
+    let base = base_url(&headers);
+    let host = base
+        .split_once("://")
+        .map_or(base.clone(), |(_, h)| h.to_string());
+    let text = s
+        .run(move |hub| {
+            // An unknown or replaced secret answers like a missing page.
+            let card = hub
+                .feed_owner(&token)?
+                .ok_or_else(|| ApiError::NotFound("calendar feed".into()))?;
+            let now = hub.now();
+            crate::feeds::patron_ics(hub, &card, &host, now)
         })
         .await?;
     Ok((

@@ -466,6 +466,29 @@ impl Hub {
             .ok_or(ApiError::Unauthorized)
     }
 
+    /// A new secret for the patron's calendar feed; the old address stops
+    /// working. Only the hash is stored.
+    pub fn new_feed_token(&mut self, card: &str) -> Result<String, ApiError> {
+        let token = random_hex(20)?;
+        self.store.begin()?;
+        match self.store.set_feed_token(card, &token_hash(&token)) {
+            Ok(()) => self.store.commit()?,
+            Err(e) => {
+                self.store.rollback();
+                return Err(e.into());
+            }
+        }
+        Ok(token)
+    }
+
+    /// Whose feed a secret opens (`None`: nobody's, or an old one).
+    pub fn feed_owner(&self, token: &str) -> Result<Option<String>, ApiError> {
+        if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        Ok(self.store.card_by_feed_token(&token_hash(token))?)
+    }
+
     pub fn logout(&mut self, token: &str) -> Result<(), ApiError> {
         self.store.begin()?;
         self.store.revoke_token(&token_hash(token))?;

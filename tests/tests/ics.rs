@@ -71,3 +71,83 @@ async fn events_feed_per_branch_passes_two_real_parsers() {
     assert!(out.status.success(), "validate_ics.py failed:\n{report}");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_patrons_secret_feed_follows_renewals_and_registrations() {
+    use pustaka_scenarios::{Library, patron_pin};
+    let lib = Library::start().await;
+    lib.checkout("1001", "C1").await;
+    let siti = lib.device("1001", "siti").await;
+    siti.register_event("E1").unwrap();
+    siti.sync_once().await.unwrap();
+    let (_, login) = lib.login_raw("1001", &patron_pin("1001")).await;
+    let token = login["token"].as_str().unwrap().to_string();
+    let new_feed = || async {
+        let r = lib
+            .http
+            .post(format!("{}/v1/calendar/feed", lib.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["url"].as_str().unwrap().to_string()
+    };
+    let fetch = |url: String| {
+        let http = lib.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let url = new_feed().await;
+    let (status, before) = fetch(url.clone()).await;
+    assert_eq!(status, 200);
+    assert!(before.contains("DTSTART;VALUE=DATE:20261116"), "{before}");
+    assert!(
+        before.contains("SUMMARY:Jatuh tempo: Laskar Pelangi"),
+        "{before}"
+    );
+    assert!(before.contains("SUMMARY:Dongeng Sabtu"), "{before}");
+
+    // Renewed on the phone: the same address shows the new due date.
+    lib.advance_days(10);
+    siti.renew("C1").unwrap();
+    siti.sync_once().await.unwrap();
+    let (_, after) = fetch(url.clone()).await;
+    assert!(after.contains("DTSTART;VALUE=DATE:20261126"), "{after}");
+    assert!(!after.contains("20261116"), "{after}");
+
+    // A new address retires the old one; a made-up one opens nothing.
+    let url2 = new_feed().await;
+    assert_ne!(url, url2);
+    assert_eq!(fetch(url).await.0, 404);
+    assert_eq!(fetch(url2.clone()).await.0, 200);
+    let made_up = format!("{}/v1/calendar/patron/{}.ics", lib.url, "0".repeat(40));
+    assert_eq!(fetch(made_up).await.0, 404);
+    // Without a session, no address is handed out.
+    let anon = lib
+        .http
+        .post(format!("{}/v1/calendar/feed", lib.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status().as_u16(), 401);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (f1, f2) = (tmp.path().join("before.ics"), tmp.path().join("after.ics"));
+    std::fs::write(&f1, &before).unwrap();
+    std::fs::write(&f2, &after).unwrap();
+    let out = std::process::Command::new(python())
+        .arg(shared("tools/validate_ics.py"))
+        .args([&f1, &f2])
+        .output()
+        .expect("running validate_ics.py");
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "validate_ics.py failed:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

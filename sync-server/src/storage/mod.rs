@@ -203,6 +203,9 @@ pub trait Storage: Send {
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+    /// The patron's calendar-feed secret (its hash), replacing any older one.
+    fn set_feed_token(&mut self, card: &str, token_hash: &str) -> StoreResult<()>;
+    fn card_by_feed_token(&self, token_hash: &str) -> StoreResult<Option<String>>;
     fn next_seq(&mut self, name: &str) -> StoreResult<i64>;
 
     fn insert_patron(&mut self, p: &PatronRow) -> StoreResult<()>;

@@ -92,6 +92,14 @@ CREATE INDEX title_isbns_title ON title_isbns(title_id);
 CREATE VIRTUAL TABLE titles_vocab USING fts5vocab(titles_fts, 'row');
 CREATE INDEX titles_online ON titles(format, id) WHERE links <> '[]';
 "#,
+    r#"
+-- 5: a patron's secret calendar-feed address (only its hash is kept; one
+-- per patron, replaced when the patron asks for a new one).
+CREATE TABLE calendar_feeds (
+  card TEXT PRIMARY KEY REFERENCES patrons(card),
+  token_hash TEXT NOT NULL UNIQUE
+);
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -403,6 +411,22 @@ impl Storage for SqliteStorage {
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         self.one("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+    }
+
+    fn set_feed_token(&mut self, card: &str, token_hash: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO calendar_feeds(card, token_hash) VALUES (?1, ?2) ON CONFLICT(card) DO UPDATE SET token_hash = excluded.token_hash",
+            [card, token_hash],
+        )
+        .map(|_| ())
+    }
+
+    fn card_by_feed_token(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        self.one(
+            "SELECT card FROM calendar_feeds WHERE token_hash = ?1",
+            [token_hash],
+            |r| r.get(0),
+        )
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
