@@ -159,42 +159,6 @@ pub fn events_ics(
     Ok(lines.iter().map(|l| fold(l)).collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_and_weekly_van_stops() {
-        assert_eq!(offset(420), "+0700");
-        assert_eq!(offset(540), "+0900");
-        assert_eq!(offset(-90), "-0130");
-        let v = VanStopRow {
-            id: "V1".into(),
-            place: "Pasar, Jl. Diponegoro".into(),
-            weekday: "thu".into(),
-            start_time: "09:00".into(),
-            end_time: "11:30".into(),
-            from: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
-            until: NaiveDate::from_ymd_opt(2027, 5, 22).unwrap_or_default(),
-        };
-        let ev = van_stop(&v, "Asia/Pontianak", 420, "lib", "Book van", 0).unwrap_or_default();
-        assert!(
-            ev.contains(&"DTSTART;TZID=Asia/Pontianak:20261126T090000".to_string()),
-            "{ev:?}"
-        );
-        assert!(
-            ev.contains(&"RRULE:FREQ=WEEKLY;BYDAY=TH;UNTIL=20270522T043000Z".to_string()),
-            "{ev:?}"
-        );
-        assert!(ev.contains(&"LOCATION:Pasar\\, Jl. Diponegoro".to_string()));
-        let bad = VanStopRow {
-            weekday: "someday".into(),
-            ..v
-        };
-        assert!(van_stop(&bad, "Asia/Pontianak", 420, "lib", "x", 0).is_none());
-    }
-}
-
 /// A patron's own calendar: each open loan's due date (an all-day event,
 /// so it moves when the loan is renewed) and the events they are
 /// registered for. Served at a secret address, in Bahasa Indonesia.
@@ -258,4 +222,40 @@ pub fn patron_ics(hub: &mut Hub, card: &str, host: &str, now: Millis) -> Result<
     }
     lines.push("END:VCALENDAR".into());
     Ok(lines.iter().map(|l| fold(l)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_weekly_van_stops() {
+        assert_eq!(offset(420), "+0700");
+        assert_eq!(offset(540), "+0900");
+        assert_eq!(offset(-90), "-0130");
+        let v = VanStopRow {
+            id: "V1".into(),
+            place: "Pasar, Jl. Diponegoro".into(),
+            weekday: "thu".into(),
+            start_time: "09:00".into(),
+            end_time: "11:30".into(),
+            from: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
+            until: NaiveDate::from_ymd_opt(2027, 5, 22).unwrap_or_default(),
+        };
+        let ev = van_stop(&v, "Asia/Pontianak", 420, "lib", "Book van", 0).unwrap_or_default();
+        assert!(
+            ev.contains(&"DTSTART;TZID=Asia/Pontianak:20261126T090000".to_string()),
+            "{ev:?}"
+        );
+        assert!(
+            ev.contains(&"RRULE:FREQ=WEEKLY;BYDAY=TH;UNTIL=20270522T043000Z".to_string()),
+            "{ev:?}"
+        );
+        assert!(ev.contains(&"LOCATION:Pasar\\, Jl. Diponegoro".to_string()));
+        let bad = VanStopRow {
+            weekday: "someday".into(),
+            ..v
+        };
+        assert!(van_stop(&bad, "Asia/Pontianak", 420, "lib", "x", 0).is_none());
+    }
 }
