@@ -17,7 +17,7 @@
 //! `ils_unsupported`.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use pustaka_domain::{self as domain, Reason};
+use pustaka_domain::Reason;
 use pustaka_sip2::{
     CirculationStatus, Client, ClientOptions, HoldMode, HoldTarget, LoginCredentials, Sip2Error,
     Summary,
@@ -135,10 +135,7 @@ impl Circulation for BuiltIn {
         hold: &HoldRow,
         branch: &str,
     ) -> EngineResult<()> {
-        let mut h = hold.clone();
-        h.pickup_branch = branch.into();
-        cx.store.update_hold(&h)?;
-        Ok(())
+        cx.set_pickup(hold, branch)
     }
 
     fn suspends_holds(&self) -> bool {
@@ -245,6 +242,36 @@ impl Sip2Circulation {
             }
         }
         Err(Reason::IlsUnavailable.into())
+    }
+}
+
+impl Sip2Circulation {
+    /// A hold request (15) on a title; a refusal is the intent's
+    /// `ils_refused`.
+    fn hold(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        mode: HoldMode,
+        card: &str,
+        title_id: &str,
+        pickup: Option<&str>,
+    ) -> EngineResult<pustaka_sip2::HoldResponse> {
+        let now = local_now(cx);
+        let r = self.exchange("hold", |c| {
+            c.hold(
+                mode,
+                card,
+                None,
+                HoldTarget::Title(title_id),
+                pickup,
+                None,
+                now,
+            )
+        })?;
+        if !r.ok {
+            return Err(refused(cx, &r.screen_messages, "hold request refused"));
+        }
+        Ok(r)
     }
 }
 
@@ -384,42 +411,11 @@ impl Circulation for Sip2Circulation {
     ) -> EngineResult<(String, u32)> {
         cx.store.title(title_id)?.ok_or(Reason::UnknownTitle)?;
         cx.policy.branch(branch).ok_or(Reason::UnknownBranch)?;
-        let now = local_now(cx);
-        let r = self.exchange("hold", |c| {
-            c.hold(
-                HoldMode::Add,
-                card,
-                None,
-                HoldTarget::Title(title_id),
-                Some(branch),
-                None,
-                now,
-            )
-        })?;
-        if !r.ok {
-            return Err(refused(cx, &r.screen_messages, "hold refused"));
-        }
-        let id = format!("H{}", cx.store.next_seq("hold")?);
-        cx.store.insert_hold(&HoldRow {
-            id: id.clone(),
-            title_id: title_id.into(),
-            card: card.into(),
-            pickup_branch: r.pickup_location.clone().unwrap_or_else(|| branch.into()),
-            placed_at: cx.now,
-            status: domain::HoldStatus::Queued.code().into(),
-            suspended_until: None,
-            copy: None,
-            pickup_by: None,
-        })?;
-        cx.touch_title(title_id, fx)?;
-        let position = match r.queue_position {
-            Some(p) if p > 0 => p,
-            _ => cx
-                .queue(title_id)?
-                .iter()
-                .position(|h| h.id == id)
-                .map_or(1, |p| p as u32 + 1),
-        };
+        let r = self.hold(cx, HoldMode::Add, card, title_id, Some(branch))?;
+        let pickup = r.pickup_location.as_deref().unwrap_or(branch);
+        let (id, ours) = cx.enqueue_hold(card, title_id, pickup, fx)?;
+        // The library system's queue position when it gives one.
+        let position = r.queue_position.filter(|p| *p > 0).unwrap_or(ours);
         Ok((id, position))
     }
 
@@ -429,21 +425,7 @@ impl Circulation for Sip2Circulation {
         hold: &HoldRow,
         fx: &mut Effects,
     ) -> EngineResult<()> {
-        let now = local_now(cx);
-        let r = self.exchange("hold cancel", |c| {
-            c.hold(
-                HoldMode::Delete,
-                &hold.card,
-                None,
-                HoldTarget::Title(&hold.title_id),
-                None,
-                None,
-                now,
-            )
-        })?;
-        if !r.ok {
-            return Err(refused(cx, &r.screen_messages, "cancellation refused"));
-        }
+        self.hold(cx, HoldMode::Delete, &hold.card, &hold.title_id, None)?;
         cx.touch_title(&hold.title_id, fx)?;
         cx.store.delete_hold(&hold.id)?;
         Ok(())
@@ -455,25 +437,14 @@ impl Circulation for Sip2Circulation {
         hold: &HoldRow,
         branch: &str,
     ) -> EngineResult<()> {
-        let now = local_now(cx);
-        let r = self.exchange("hold change", |c| {
-            c.hold(
-                HoldMode::Change,
-                &hold.card,
-                None,
-                HoldTarget::Title(&hold.title_id),
-                Some(branch),
-                None,
-                now,
-            )
-        })?;
-        if !r.ok {
-            return Err(refused(cx, &r.screen_messages, "change refused"));
-        }
-        let mut h = hold.clone();
-        h.pickup_branch = branch.into();
-        cx.store.update_hold(&h)?;
-        Ok(())
+        self.hold(
+            cx,
+            HoldMode::Change,
+            &hold.card,
+            &hold.title_id,
+            Some(branch),
+        )?;
+        cx.set_pickup(hold, branch)
     }
 
     fn suspends_holds(&self) -> bool {
@@ -488,37 +459,14 @@ impl Circulation for Sip2Circulation {
         fx: &mut Effects,
     ) -> EngineResult<LoanRow> {
         cx.patron(card)?;
-        let (mut copy, title) = cx.copy_and_title(barcode)?;
+        let (copy, title) = cx.copy_and_title(barcode)?;
         let now = local_now(cx);
         let r = self.exchange("checkout", |c| c.checkout(card, None, barcode, now))?;
         if !r.ok {
             return Err(refused(cx, &r.screen_messages, "checkout refused"));
         }
         let due = due_of(r.due_date.as_deref(), "checkout")?;
-        if let Some(h) = cx
-            .store
-            .holds_of(card)?
-            .into_iter()
-            .find(|h| h.title_id == title.id)
-        {
-            cx.store.delete_hold(&h.id)?;
-        }
-        copy.status = CopyStatus::OnLoan;
-        copy.hold_id = None;
-        cx.store.upsert_copy(&copy)?;
-        let loan = LoanRow {
-            id: format!("L{}", cx.store.next_seq("loan")?),
-            copy: barcode.into(),
-            card: card.into(),
-            checked_out: cx.today,
-            due,
-            renewals_used: 0,
-            returned: None,
-        };
-        cx.store.insert_loan(&loan)?;
-        fx.patrons.insert(card.into());
-        cx.touch_title(&title.id, fx)?;
-        Ok(loan)
+        cx.record_loan(card, copy, &title.id, due, fx)
     }
 
     fn checkin(

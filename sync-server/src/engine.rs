@@ -398,7 +398,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Queue position among holds not yet filled, 1-based.
-    pub(crate) fn queue(&self, title_id: &str) -> EngineResult<Vec<HoldRow>> {
+    fn queue(&self, title_id: &str) -> EngineResult<Vec<HoldRow>> {
         Ok(self
             .store
             .holds_on_title(title_id)?
@@ -469,6 +469,18 @@ impl<'a> Ctx<'a> {
             branch,
             self.today,
         )?;
+        self.enqueue_hold(card, title_id, branch, fx)
+    }
+
+    /// Records a decided hold at the end of the title's queue: its id and
+    /// place in the queue.
+    pub(crate) fn enqueue_hold(
+        &mut self,
+        card: &str,
+        title_id: &str,
+        branch: &str,
+        fx: &mut Effects,
+    ) -> EngineResult<(String, u32)> {
         let id = format!("H{}", self.store.next_seq("hold")?);
         self.store.insert_hold(&HoldRow {
             id: id.clone(),
@@ -488,6 +500,14 @@ impl<'a> Ctx<'a> {
             .position(|h| h.id == id)
             .map_or(1, |p| p as u32 + 1);
         Ok((id, position))
+    }
+
+    /// Records a decided change of pickup branch.
+    pub(crate) fn set_pickup(&mut self, hold: &HoldRow, branch: &str) -> EngineResult<()> {
+        let mut h = hold.clone();
+        h.pickup_branch = branch.into();
+        self.store.update_hold(&h)?;
+        Ok(())
     }
 
     fn own_hold(&self, card: &str, hold: &str) -> EngineResult<HoldRow> {
@@ -715,7 +735,7 @@ impl<'a> Ctx<'a> {
         fx: &mut Effects,
     ) -> EngineResult<LoanRow> {
         let patron = self.patron(card)?;
-        let (mut copy, title) = self.copy_and_title(barcode)?;
+        let (copy, title) = self.copy_and_title(barcode)?;
         let reserved_for = match (&copy.status, &copy.hold_id) {
             (CopyStatus::Waiting, Some(h)) => self.store.hold(h)?.map(|h| h.card),
             _ => None,
@@ -745,12 +765,24 @@ impl<'a> Ctx<'a> {
             &current,
             self.today,
         )?;
-        // A copy caught for this patron fulfils their hold.
+        self.record_loan(card, copy, &title.id, due, fx)
+    }
+
+    /// Records a decided checkout: the copy goes out to `card` until `due`,
+    /// and the patron's hold on the title, if any, is fulfilled.
+    pub(crate) fn record_loan(
+        &mut self,
+        card: &str,
+        mut copy: CopyRow,
+        title_id: &str,
+        due: NaiveDate,
+        fx: &mut Effects,
+    ) -> EngineResult<LoanRow> {
         if let Some(h) = self
             .store
             .holds_of(card)?
             .into_iter()
-            .find(|h| h.title_id == title.id)
+            .find(|h| h.title_id == title_id)
         {
             self.store.delete_hold(&h.id)?;
         }
@@ -759,7 +791,7 @@ impl<'a> Ctx<'a> {
         self.store.upsert_copy(&copy)?;
         let loan = LoanRow {
             id: format!("L{}", self.store.next_seq("loan")?),
-            copy: barcode.into(),
+            copy: copy.barcode.clone(),
             card: card.into(),
             checked_out: self.today,
             due,
@@ -768,7 +800,7 @@ impl<'a> Ctx<'a> {
         };
         self.store.insert_loan(&loan)?;
         fx.patrons.insert(card.into());
-        self.touch_title(&title.id, fx)?;
+        self.touch_title(title_id, fx)?;
         Ok(loan)
     }
 
