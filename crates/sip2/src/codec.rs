@@ -789,9 +789,10 @@ impl PatronInformationResponse {
     }
 }
 
-/// Renew response (30).
+/// Checkout (12) and renew (30) responses: SIP2 gives both the same
+/// layout.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RenewResponse {
+pub struct ChargeResponse {
     pub ok: bool,
     pub renewal_ok: bool,
     /// `None` for `U` (unknown).
@@ -807,7 +808,7 @@ pub struct RenewResponse {
     pub item: String,
     /// `AJ`
     pub title: Option<String>,
-    /// `AH`: free text; see [`RenewResponse::due`].
+    /// `AH`: free text; see [`ChargeResponse::due`].
     pub due_date: Option<String>,
     /// `BT`
     pub fee_type: Option<String>,
@@ -830,12 +831,17 @@ pub struct RenewResponse {
     pub extra: Vec<(String, String)>,
 }
 
-impl RenewResponse {
+impl ChargeResponse {
     /// The due date, if `AH` holds one of the forms [`parse_date`] accepts.
     pub fn due(&self) -> Option<NaiveDate> {
         self.due_date.as_deref().and_then(parse_date)
     }
 }
+
+/// Renew response (30).
+pub type RenewResponse = ChargeResponse;
+/// Checkout response (12).
+pub type CheckoutResponse = ChargeResponse;
 
 /// Renew all response (66).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -882,54 +888,6 @@ pub struct HoldResponse {
     /// `AG`
     pub print_lines: Vec<String>,
     pub extra: Vec<(String, String)>,
-}
-
-/// Checkout response (12).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CheckoutResponse {
-    pub ok: bool,
-    pub renewal_ok: bool,
-    /// `None` for `U` (unknown).
-    pub magnetic_media: Option<bool>,
-    /// `None` for `U` (unknown).
-    pub desensitize: Option<bool>,
-    pub transaction_date: NaiveDateTime,
-    /// `AO`
-    pub institution: String,
-    /// `AA`
-    pub patron: String,
-    /// `AB`
-    pub item: String,
-    /// `AJ`
-    pub title: Option<String>,
-    /// `AH`: free text; see [`CheckoutResponse::due`].
-    pub due_date: Option<String>,
-    /// `BT`
-    pub fee_type: Option<String>,
-    /// `CI`
-    pub security_inhibit: Option<bool>,
-    /// `BH`
-    pub currency: Option<String>,
-    /// `BV`
-    pub fee_amount: Option<String>,
-    /// `CK`
-    pub media_type: Option<String>,
-    /// `CH`
-    pub item_properties: Option<String>,
-    /// `BK`
-    pub transaction_id: Option<String>,
-    /// `AF`
-    pub screen_messages: Vec<String>,
-    /// `AG`
-    pub print_lines: Vec<String>,
-    pub extra: Vec<(String, String)>,
-}
-
-impl CheckoutResponse {
-    /// The due date, if `AH` holds one of the forms [`parse_date`] accepts.
-    pub fn due(&self) -> Option<NaiveDate> {
-        self.due_date.as_deref().and_then(parse_date)
-    }
 }
 
 /// Checkin response (10).
@@ -1191,10 +1149,10 @@ pub fn decode_frame(frame: &[u8]) -> Result<Frame> {
         b"94" => decode_login(rest)?,
         b"98" => decode_acs_status(rest)?,
         b"64" => decode_patron_information(rest)?,
-        b"30" => decode_renew(rest)?,
+        b"30" => Response::Renew(decode_charge("renew response (30)", rest)?),
         b"66" => decode_renew_all(rest)?,
         b"16" => decode_hold(rest)?,
-        b"12" => decode_checkout(rest)?,
+        b"12" => Response::Checkout(decode_charge("checkout response (12)", rest)?),
         b"10" => decode_checkin(rest)?,
         b"18" => decode_item_information(rest)?,
         b"36" => decode_end_session(rest)?,
@@ -1555,15 +1513,16 @@ fn decode_patron_information(rest: &[u8]) -> Result<Response> {
     Ok(Response::PatronInformation(r))
 }
 
-fn decode_renew(rest: &[u8]) -> Result<Response> {
-    let mut f = Fixed::new("renew response (30)", rest, 22)?;
-    let mut r = RenewResponse {
+/// Checkout (12) and renew (30) responses share one layout.
+fn decode_charge(what: &'static str, rest: &[u8]) -> Result<ChargeResponse> {
+    let mut f = Fixed::new(what, rest, 22)?;
+    let mut r = ChargeResponse {
         ok: f.ok("ok")?,
         renewal_ok: f.yes_no("renewal ok")?,
         magnetic_media: f.yes_no_unknown("magnetic media")?,
         desensitize: f.yes_no_unknown("desensitize")?,
         transaction_date: f.date("transaction date")?,
-        ..RenewResponse::default()
+        ..ChargeResponse::default()
     };
     let mut v = f.fields();
     for (code, value) in v.take_list() {
@@ -1586,7 +1545,7 @@ fn decode_renew(rest: &[u8]) -> Result<Response> {
         }
     }
     r.extra = v.extra;
-    Ok(Response::Renew(r))
+    Ok(r)
 }
 
 fn decode_renew_all(rest: &[u8]) -> Result<Response> {
@@ -1638,40 +1597,6 @@ fn decode_hold(rest: &[u8]) -> Result<Response> {
     }
     r.extra = v.extra;
     Ok(Response::Hold(r))
-}
-
-fn decode_checkout(rest: &[u8]) -> Result<Response> {
-    let mut f = Fixed::new("checkout response (12)", rest, 22)?;
-    let mut r = CheckoutResponse {
-        ok: f.ok("ok")?,
-        renewal_ok: f.yes_no("renewal ok")?,
-        magnetic_media: f.yes_no_unknown("magnetic media")?,
-        desensitize: f.yes_no_unknown("desensitize")?,
-        transaction_date: f.date("transaction date")?,
-        ..CheckoutResponse::default()
-    };
-    let mut v = f.fields();
-    for (code, value) in v.take_list() {
-        match code.as_str() {
-            "AO" => v.text(&mut r.institution, code, value),
-            "AA" => v.text(&mut r.patron, code, value),
-            "AB" => v.text(&mut r.item, code, value),
-            "AJ" => v.opt(&mut r.title, code, value),
-            "AH" => v.opt(&mut r.due_date, code, value),
-            "BT" => v.opt(&mut r.fee_type, code, value),
-            "CI" => v.flag(&mut r.security_inhibit, code, value),
-            "BH" => v.opt(&mut r.currency, code, value),
-            "BV" => v.opt(&mut r.fee_amount, code, value),
-            "CK" => v.opt(&mut r.media_type, code, value),
-            "CH" => v.opt(&mut r.item_properties, code, value),
-            "BK" => v.opt(&mut r.transaction_id, code, value),
-            "AF" => r.screen_messages.push(value),
-            "AG" => r.print_lines.push(value),
-            _ => v.other(code, value),
-        }
-    }
-    r.extra = v.extra;
-    Ok(Response::Checkout(r))
 }
 
 fn decode_checkin(rest: &[u8]) -> Result<Response> {
