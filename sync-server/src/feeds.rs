@@ -6,11 +6,11 @@
 use chrono::{Datelike, Days, NaiveDate, NaiveTime};
 use pustaka_domain::ics::{escape, fold, utc};
 use pustaka_domain::policy::BranchKind;
-use pustaka_domain::{Lang, Millis};
+use pustaka_domain::{Lang, Millis, i18n};
 
 use crate::error::ApiError;
 use crate::hub::Hub;
-use crate::storage::VanStopRow;
+use crate::storage::{EventRow, VanStopRow};
 
 fn weekday(code: &str) -> Option<(chrono::Weekday, &'static str)> {
     use chrono::Weekday::*;
@@ -75,6 +75,33 @@ fn van_stop(
     ])
 }
 
+/// One library event, in the patron's language; the same UID in the
+/// public and the personal feed, so a calendar holding both shows it once.
+fn event_lines(e: &EventRow, lang: Lang, host: &str, now: Millis) -> Vec<String> {
+    let (title, description) = match lang {
+        Lang::En => (&e.title_en, &e.description_en),
+        Lang::Id => (&e.title_id, &e.description_id),
+    };
+    let mut lines = vec![
+        "BEGIN:VEVENT".to_string(),
+        format!("UID:event-{}@{}", escape(&e.id), escape(host)),
+        format!("DTSTAMP:{}", utc(now)),
+        format!("DTSTART:{}", utc(e.start)),
+        format!("DTEND:{}", utc(e.end)),
+        format!("SUMMARY:{}", escape(title)),
+    ];
+    if !description.is_empty() {
+        lines.push(format!("DESCRIPTION:{}", escape(description)));
+    }
+    lines.push(format!("LOCATION:{}", escape(&e.place)));
+    if let Some(url) = &e.online_url {
+        lines.push(format!("URL:{}", url.replace(['\r', '\n'], "")));
+    }
+    lines.push(format!("CATEGORIES:{}", escape(&e.category.to_uppercase())));
+    lines.push("END:VEVENT".into());
+    lines
+}
+
 /// The feed: every event (or one branch's), and the van's stops in the
 /// feed of all branches and in the book van's own.
 pub fn events_ics(
@@ -123,34 +150,19 @@ pub fn events_ics(
         if branch.is_some() && e.branch.as_deref() != branch {
             continue;
         }
-        let (title, description) = match lang {
-            Lang::En => (&e.title_en, &e.description_en),
-            _ => (&e.title_id, &e.description_id),
-        };
-        lines.push("BEGIN:VEVENT".into());
-        lines.push(format!("UID:event-{}@{}", escape(&e.id), escape(host)));
-        lines.push(format!("DTSTAMP:{}", utc(now)));
-        lines.push(format!("DTSTART:{}", utc(e.start)));
-        lines.push(format!("DTEND:{}", utc(e.end)));
-        lines.push(format!("SUMMARY:{}", escape(title)));
-        if !description.is_empty() {
-            lines.push(format!("DESCRIPTION:{}", escape(description)));
-        }
-        lines.push(format!("LOCATION:{}", escape(&e.place)));
-        if let Some(url) = &e.online_url {
-            lines.push(format!("URL:{}", url.replace(['\r', '\n'], "")));
-        }
-        lines.push(format!("CATEGORIES:{}", escape(&e.category.to_uppercase())));
-        lines.push("END:VEVENT".into());
+        lines.extend(event_lines(&e, lang, host, now));
     }
     if van_feed {
-        let title = match lang {
-            Lang::En => "Book van",
-            _ => "Mobil perpustakaan keliling",
-        };
+        let title = i18n::message(lang, "feed-book-van", &[]);
         for v in hub.store().van_stops()? {
-            if let Some(ev) = van_stop(&v, &tz, policy.library.utc_offset_minutes, host, title, now)
-            {
+            if let Some(ev) = van_stop(
+                &v,
+                &tz,
+                policy.library.utc_offset_minutes,
+                host,
+                &title,
+                now,
+            ) {
                 lines.extend(ev);
             }
         }
@@ -161,8 +173,14 @@ pub fn events_ics(
 
 /// A patron's own calendar: each open loan's due date (an all-day event,
 /// so it moves when the loan is renewed) and the events they are
-/// registered for. Served at a secret address, in Bahasa Indonesia.
-pub fn patron_ics(hub: &mut Hub, card: &str, host: &str, now: Millis) -> Result<String, ApiError> {
+/// registered for. Served at a secret address.
+pub fn patron_ics(
+    hub: &mut Hub,
+    card: &str,
+    lang: Lang,
+    host: &str,
+    now: Millis,
+) -> Result<String, ApiError> {
     let name = hub.policy().library.name.clone();
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
@@ -172,7 +190,11 @@ pub fn patron_ics(hub: &mut Hub, card: &str, host: &str, now: Millis) -> Result<
         "METHOD:PUBLISH".into(),
         format!(
             "X-WR-CALNAME:{}",
-            escape(&format!("{name} — pinjaman & acara"))
+            escape(&i18n::message(
+                lang,
+                "feed-patron-calendar",
+                &[("library", &name)]
+            ))
         ),
     ];
     for loan in hub.store().open_loans_of(card)? {
@@ -188,12 +210,16 @@ pub fn patron_ics(hub: &mut Hub, card: &str, host: &str, now: Millis) -> Result<
             format!("DTSTAMP:{}", utc(now)),
             format!("DTSTART;VALUE=DATE:{}", loan.due.format("%Y%m%d")),
             format!("DTEND;VALUE=DATE:{}", next.format("%Y%m%d")),
-            format!("SUMMARY:{}", escape(&format!("Jatuh tempo: {title}"))),
+            format!(
+                "SUMMARY:{}",
+                escape(&i18n::message(lang, "feed-due", &[("title", &title)]))
+            ),
             format!(
                 "DESCRIPTION:{}",
-                escape(&format!(
-                    "Kembalikan atau perpanjang di aplikasi Pustaka. Eksemplar {}.",
-                    loan.copy
+                escape(&i18n::message(
+                    lang,
+                    "feed-due-note",
+                    &[("copy", &loan.copy)]
                 ))
             ),
             "TRANSP:TRANSPARENT".into(),
@@ -208,17 +234,7 @@ pub fn patron_ics(hub: &mut Hub, card: &str, host: &str, now: Millis) -> Result<
         let Some(e) = hub.store().event(&r.event_id)? else {
             continue;
         };
-        lines.extend([
-            "BEGIN:VEVENT".into(),
-            format!("UID:event-{}@{}", escape(&e.id), escape(host)),
-            format!("DTSTAMP:{}", utc(now)),
-            format!("DTSTART:{}", utc(e.start)),
-            format!("DTEND:{}", utc(e.end)),
-            format!("SUMMARY:{}", escape(&e.title_id)),
-            format!("LOCATION:{}", escape(&e.place)),
-            format!("CATEGORIES:{}", escape(&e.category.to_uppercase())),
-            "END:VEVENT".into(),
-        ]);
+        lines.extend(event_lines(&e, lang, host, now));
     }
     lines.push("END:VCALENDAR".into());
     Ok(lines.iter().map(|l| fold(l)).collect())

@@ -476,7 +476,20 @@ async fn admin_run_jobs(
 /// of OPDS feeds): the `Host` header when it is a plain host\[:port\],
 /// `https` when a proxy says so.
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+    format!(
+        "{}://{}",
+        if https { "https" } else { "http" },
+        request_host(headers)
+    )
+}
+
+/// The `Host` header when it is a plain host\[:port\], else `localhost`
+/// (also the domain part of calendar UIDs).
+fn request_host(headers: &HeaderMap) -> &str {
+    headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| {
@@ -485,11 +498,15 @@ fn base_url(headers: &HeaderMap) -> String {
                 && h.chars()
                     .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
-        .unwrap_or("localhost");
-    let https = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
+        .unwrap_or("localhost")
+}
+
+fn calendar_text(text: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 fn opds_json(v: serde_json::Value) -> Response {
@@ -532,31 +549,29 @@ struct IcsParams {
     lang: Option<String>,
 }
 
+/// `lang=en` for English texts; Bahasa Indonesia otherwise.
+fn feed_lang(p: &IcsParams) -> pustaka_domain::Lang {
+    p.lang
+        .as_deref()
+        .and_then(pustaka_domain::Lang::parse)
+        .unwrap_or_default()
+}
+
 /// The library's public events calendar (iCalendar), all branches or one.
 async fn events_ics(
     State(s): State<AppState>,
     headers: HeaderMap,
     Query(p): Query<IcsParams>,
 ) -> Result<Response, ApiError> {
-    let base = base_url(&headers);
-    let host = base
-        .split_once("://")
-        .map_or(base.clone(), |(_, h)| h.to_string());
-    let lang = match p.lang.as_deref() {
-        Some("en") => pustaka_domain::Lang::En,
-        _ => pustaka_domain::Lang::Id,
-    };
+    let host = request_host(&headers).to_string();
+    let lang = feed_lang(&p);
     let text = s
         .run(move |hub| {
             let now = hub.now();
             crate::feeds::events_ics(hub, p.branch.as_deref(), lang, &host, now)
         })
         .await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-        text,
-    )
-        .into_response())
+    Ok(calendar_text(text))
 }
 
 /// A new secret address for the signed-in patron's calendar (due dates and
@@ -577,12 +592,11 @@ async fn patron_feed(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(file): Path<String>,
+    Query(p): Query<IcsParams>,
 ) -> Result<Response, ApiError> {
+    let lang = feed_lang(&p);
     let token = file.strip_suffix(".ics").unwrap_or(&file).to_string();
-    let base = base_url(&headers);
-    let host = base
-        .split_once("://")
-        .map_or(base.clone(), |(_, h)| h.to_string());
+    let host = request_host(&headers).to_string();
     let text = s
         .run(move |hub| {
             // An unknown or replaced secret answers like a missing page.
@@ -590,12 +604,8 @@ async fn patron_feed(
                 .feed_owner(&token)?
                 .ok_or_else(|| ApiError::NotFound("calendar feed".into()))?;
             let now = hub.now();
-            crate::feeds::patron_ics(hub, &card, &host, now)
+            crate::feeds::patron_ics(hub, &card, lang, &host, now)
         })
         .await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-        text,
-    )
-        .into_response())
+    Ok(calendar_text(text))
 }

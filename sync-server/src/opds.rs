@@ -10,38 +10,35 @@
 
 use serde_json::{Value, json};
 
+use pustaka_domain::{Lang, i18n};
+
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::storage::TitleRow;
 
-/// Formats that count as online resources, with their schema.org type and
-/// names in Bahasa Indonesia and English.
-pub const FORMATS: [(&str, &str, &str, &str); 3] = [
-    (
-        "ebook",
-        "http://schema.org/Book",
-        "Buku elektronik",
-        "E-books",
-    ),
-    (
-        "serial",
-        "http://schema.org/Periodical",
-        "Jurnal elektronik",
-        "E-journals",
-    ),
-    (
-        "audiobook",
-        "http://schema.org/Audiobook",
-        "Buku audio",
-        "Audiobooks",
-    ),
+/// Formats that count as online resources, with their schema.org type
+/// (their names are `opds-<format>` in the translation files).
+pub const FORMATS: [(&str, &str); 3] = [
+    ("ebook", "http://schema.org/Book"),
+    ("serial", "http://schema.org/Periodical"),
+    ("audiobook", "http://schema.org/Audiobook"),
 ];
 pub const PAGE: u32 = 50;
 const OPDS: &str = "application/opds+json";
 const OPEN_ACCESS: &str = "http://opds-spec.org/acquisition/open-access";
 
-fn format_of(code: &str) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
+fn format_of(code: &str) -> Option<(&'static str, &'static str)> {
     FORMATS.iter().copied().find(|f| f.0 == code)
+}
+
+/// A feed text in both languages ("Buku elektronik · E-books"): an OPDS
+/// client shows one title, and the feed serves every patron.
+fn both(key: &str, args: &[(&str, &str)]) -> String {
+    format!(
+        "{} · {}",
+        i18n::message(Lang::Id, key, args),
+        i18n::message(Lang::En, key, args)
+    )
 }
 
 /// MARC language codes (ISO 639-2/B) as BCP 47 tags; other valid codes
@@ -75,12 +72,12 @@ pub fn bcp47(marc: &str) -> Option<String> {
 pub fn catalog(hub: &mut Hub, base: &str) -> Result<Value, ApiError> {
     let name = hub.policy().library.name.clone();
     let mut navigation = vec![];
-    for (code, _, id_name, en_name) in FORMATS {
+    for (code, _) in FORMATS {
         let (total, _) = hub.store().online_titles(&[code], 0, 0)?;
         if total > 0 {
             navigation.push(json!({
                 "href": format!("{base}/opds/v2/publications.json?format={code}"),
-                "title": format!("{id_name} · {en_name} ({total})"),
+                "title": format!("{} ({total})", both(&format!("opds-{code}"), &[])),
                 "type": OPDS,
                 "rel": "subsection",
             }));
@@ -88,14 +85,14 @@ pub fn catalog(hub: &mut Hub, base: &str) -> Result<Value, ApiError> {
     }
     navigation.push(json!({
         "href": format!("{base}/opds/v2/publications.json"),
-        "title": "Semua koleksi daring · All online titles",
+        "title": both("opds-all", &[]),
         "type": OPDS,
         "rel": "subsection",
     }));
     Ok(json!({
         "metadata": {
-            "title": format!("{name} — koleksi daring"),
-            "description": "E-books and e-journals of the library",
+            "title": i18n::message(Lang::Id, "opds-catalog", &[("library", &name)]),
+            "description": both("opds-description", &[]),
         },
         "links": [
             {"rel": "self", "href": format!("{base}/opds/v2/catalog.json"), "type": OPDS},
@@ -141,8 +138,8 @@ pub fn publications(
         links.push(json!({"rel": "next", "href": query(page + 1), "type": OPDS}));
     }
     let title = match format.and_then(format_of) {
-        Some((_, _, id_name, en_name)) => format!("{id_name} · {en_name}"),
-        None => "Semua koleksi daring · All online titles".to_string(),
+        Some((code, _)) => both(&format!("opds-{code}"), &[]),
+        None => both("opds-all", &[]),
     };
     let mut feed = json!({
         "metadata": {
@@ -158,7 +155,7 @@ pub fn publications(
         // A feed lists at least one publication, or else navigates.
         feed["navigation"] = json!([{
             "href": format!("{base}/opds/v2/catalog.json"),
-            "title": "Kembali ke katalog daring · Back to the online catalogue",
+            "title": both("opds-back", &[]),
             "type": OPDS,
         }]);
     } else {

@@ -58,3 +58,16 @@ month-9 = September
 month-10 = October
 month-11 = November
 month-12 = December
+
+# Calendar feeds (iCalendar) and the OPDS catalogue of online titles.
+feed-book-van = Book van
+feed-due = Due: { $title }
+feed-due-note = Return or renew it in the Pustaka app. Copy { $copy }.
+feed-patron-calendar = { $library } — loans & events
+opds-catalog = { $library } — online collection
+opds-description = The library's e-books and e-journals
+opds-ebook = E-books
+opds-serial = E-journals
+opds-audiobook = Audiobooks
+opds-all = All online titles
+opds-back = Back to the online catalogue

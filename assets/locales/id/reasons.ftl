@@ -58,3 +58,16 @@ month-9 = September
 month-10 = Oktober
 month-11 = November
 month-12 = Desember
+
+# Calendar feeds (iCalendar) and the OPDS catalogue of online titles.
+feed-book-van = Mobil perpustakaan keliling
+feed-due = Jatuh tempo: { $title }
+feed-due-note = Kembalikan atau perpanjang di aplikasi Pustaka. Eksemplar { $copy }.
+feed-patron-calendar = { $library } — pinjaman & acara
+opds-catalog = { $library } — koleksi daring
+opds-description = Buku dan jurnal elektronik perpustakaan
+opds-ebook = Buku elektronik
+opds-serial = Jurnal elektronik
+opds-audiobook = Buku audio
+opds-all = Semua koleksi daring
+opds-back = Kembali ke katalog daring
