@@ -230,6 +230,27 @@ fn demo() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The shelf scanner on a folder of photos (`crates/scan/benches/scan.rs`,
+/// release build): a table, then one JSON line.
+fn bench_scan(dir: &str) -> anyhow::Result<()> {
+    // cargo runs benches from the package's folder: pass an absolute path.
+    let dir = std::fs::canonicalize(dir).with_context(|| format!("no folder {dir}"))?;
+    let dir = dir.to_string_lossy();
+    run(
+        "cargo",
+        &[
+            "bench",
+            "-q",
+            "-p",
+            "pustaka-scan",
+            "--bench",
+            "scan",
+            "--",
+            &dir,
+        ],
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -244,6 +265,8 @@ fn main() -> anyhow::Result<()> {
         }
         ["bench", "sync"] => bench::sync(),
         ["bench", "catalog"] => catalog::run(),
+        ["bench", "scan"] => bench_scan("../shared/data/qr-photos"),
+        ["bench", "scan", dir] => bench_scan(dir),
         ["bench", "startup"] => {
             e2e::build()?;
             // Patrons run release builds: time that one.
@@ -262,7 +285,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | demo | ui | e2e | pyenv | bench sync | bench startup | bench catalog"
+                "usage: cargo xtask ci | demo | ui | e2e | pyenv | bench sync | bench startup | bench catalog | bench scan [DIR]"
             );
             std::process::exit(2);
         }
