@@ -71,3 +71,20 @@ opds-serial = E-journals
 opds-audiobook = Audiobooks
 opds-all = All online titles
 opds-back = Back to the online catalogue
+
+# Reminders (notifications on the device; the same texts go to e-mail).
+reminder-due-soon-title = Due in { $days } days: { $title }
+reminder-due-soon-body = “{ $title }” is due on { $date }. Return or renew it in the Pustaka app.
+reminder-due-today-title = Due today: { $title }
+reminder-due-today-body = “{ $title }” is due today, { $date }. Return or renew it to avoid a fine.
+reminder-overdue-title = Overdue: { $title }
+reminder-overdue-body = “{ $title }” was due on { $date }. Please return it; a fine is added for each day.
+reminder-no-renewal-title = Can no longer be renewed: { $title }
+reminder-no-renewal-body = Another patron has reserved “{ $title }”. Please return it by { $date }.
+reminder-hold-ready-title = Ready to pick up: { $title }
+reminder-hold-ready-body = “{ $title }” is waiting for you at { $branch } until { $date }.
+reminder-hold-ready-body-open = “{ $title }” is waiting for you at { $branch }.
+reminder-hold-expiring-title = Last day tomorrow: { $title }
+reminder-hold-expiring-body = Pick up “{ $title }” at { $branch } by { $date }, or it goes to the next patron.
+reminder-event-soon-title = Starting soon: { $title }
+reminder-event-soon-body = { $title } starts at { $time } at { $place }.

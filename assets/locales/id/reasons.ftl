@@ -71,3 +71,20 @@ opds-serial = Jurnal elektronik
 opds-audiobook = Buku audio
 opds-all = Semua koleksi daring
 opds-back = Kembali ke katalog daring
+
+# Pengingat (notifikasi di perangkat; teks yang sama dipakai untuk surel).
+reminder-due-soon-title = Jatuh tempo { $days } hari lagi: { $title }
+reminder-due-soon-body = “{ $title }” jatuh tempo pada { $date }. Kembalikan atau perpanjang di aplikasi Pustaka.
+reminder-due-today-title = Jatuh tempo hari ini: { $title }
+reminder-due-today-body = “{ $title }” jatuh tempo hari ini, { $date }. Kembalikan atau perpanjang agar tidak kena denda.
+reminder-overdue-title = Terlambat: { $title }
+reminder-overdue-body = “{ $title }” jatuh tempo pada { $date }. Mohon segera dikembalikan; denda bertambah setiap hari.
+reminder-no-renewal-title = Tidak bisa diperpanjang lagi: { $title }
+reminder-no-renewal-body = Anggota lain telah memesan “{ $title }”. Mohon kembalikan paling lambat { $date }.
+reminder-hold-ready-title = Siap diambil: { $title }
+reminder-hold-ready-body = “{ $title }” menunggu Anda di { $branch } sampai { $date }.
+reminder-hold-ready-body-open = “{ $title }” menunggu Anda di { $branch }.
+reminder-hold-expiring-title = Besok hari terakhir: { $title }
+reminder-hold-expiring-body = Ambil “{ $title }” di { $branch } paling lambat { $date }, atau buku diberikan ke pemesan berikutnya.
+reminder-event-soon-title = Segera dimulai: { $title }
+reminder-event-soon-body = { $title } dimulai pukul { $time } di { $place }.

@@ -9,6 +9,8 @@
 
 mod catalog;
 pub mod ics;
+pub mod notify;
+pub mod reminders;
 pub mod store;
 pub mod transport;
 mod view;
@@ -79,6 +81,9 @@ impl From<pustaka_replica::ReplicaError> for DeviceError {
 pub trait DeviceClock: Send + Sync {
     fn now(&self) -> Millis;
 }
+
+/// Where the device remembers which reminders it showed.
+const FIRED_KEY: &str = "reminders.fired";
 
 pub struct SystemClock;
 
@@ -413,6 +418,55 @@ impl Device {
 
     pub fn calendar(&self) -> Result<Option<Calendar>, DeviceError> {
         Ok(self.lock()?.calendar()?.map(|(c, _)| c))
+    }
+
+    // ---- reminders -----------------------------------------------------------
+
+    /// Every reminder the replica calls for now or later (see [`reminders`]).
+    pub fn reminder_plan(
+        &self,
+        days: &[u32],
+        lang: pustaka_domain::Lang,
+    ) -> Result<Vec<reminders::Reminder>, DeviceError> {
+        let view = self.view()?;
+        let (_, policy) = self.lock()?.calendar()?.ok_or(DeviceError::NoData)?;
+        Ok(reminders::plan(&view, &policy, days, lang, self.clock.now()))
+    }
+
+    /// Reminders this device has shown, still about current loans and holds.
+    pub fn fired_reminders(&self) -> Result<std::collections::BTreeSet<String>, DeviceError> {
+        Ok(self
+            .local_get(FIRED_KEY)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    /// The reminders to show now, not yet shown on this device.
+    pub fn due_reminders(
+        &self,
+        days: &[u32],
+        lang: pustaka_domain::Lang,
+    ) -> Result<(Vec<reminders::Reminder>, Vec<reminders::Reminder>), DeviceError> {
+        let plan = self.reminder_plan(days, lang)?;
+        let fired = self.fired_reminders()?;
+        let due = reminders::to_fire(&plan, &fired, self.clock.now())
+            .into_iter()
+            .cloned()
+            .collect();
+        Ok((due, plan))
+    }
+
+    /// Remembers that `shown` were shown, and forgets keys no longer in the
+    /// plan (renewed or returned loans, collected holds).
+    pub fn mark_fired(
+        &self,
+        plan: &[reminders::Reminder],
+        shown: &[String],
+    ) -> Result<(), DeviceError> {
+        let mut fired = reminders::remembered(plan, &self.fired_reminders()?);
+        fired.extend(shown.iter().cloned());
+        let json = serde_json::to_string(&fired).map_err(|e| DeviceError::Storage(e.to_string()))?;
+        self.local_set(FIRED_KEY, &json)
     }
 
     /// Everything the screens show, computed from the replica alone.

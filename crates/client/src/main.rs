@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pustaka_client::{Device, SystemClock};
+use pustaka_client::{Device, DeviceClock, SystemClock};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +53,23 @@ enum Cmd {
     Register { event: String },
     /// Stay connected: sync, follow the live poke, print changes.
     Watch,
+    /// Show the reminders due now (due dates, holds ready, events) as
+    /// desktop notifications, each once; computed from the local replica,
+    /// no network. Prints one JSON line per reminder shown.
+    Remind {
+        /// Language of the texts: `id` or `en`.
+        #[arg(long, default_value = "id")]
+        lang: String,
+        /// Days before the due date to remind, counted in open days.
+        #[arg(long, value_delimiter = ',', default_value = "3,1")]
+        days: Vec<u32>,
+        /// Take this moment (RFC 3339) as now: what would fire then.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print the whole plan instead of showing anything.
+        #[arg(long)]
+        plan: bool,
+    },
     /// Sign out and remove the patron's data from this device.
     Logout,
 }
@@ -64,7 +81,16 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = cli.db.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let device = Arc::new(Device::open(&cli.db, Arc::new(SystemClock))?);
+    let clock: Arc<dyn DeviceClock> = match &cli.cmd {
+        Cmd::Remind { at: Some(at), .. } => {
+            let at = chrono::DateTime::parse_from_rfc3339(at)
+                .with_context(|| format!("--at {at}: not an RFC 3339 time"))?
+                .timestamp_millis();
+            Arc::new(move || at)
+        }
+        _ => Arc::new(SystemClock),
+    };
+    let device = Arc::new(Device::open(&cli.db, clock)?);
     match cli.cmd {
         Cmd::Login { server, card, pin } => {
             device.login(&server, &card, &pin).await?;
@@ -114,6 +140,29 @@ async fn main() -> anyhow::Result<()> {
                     break;
                 }
             }
+        }
+        Cmd::Remind {
+            lang,
+            days,
+            plan,
+            ..
+        } => {
+            let lang = pustaka_domain::Lang::parse(&lang)
+                .with_context(|| format!("--lang {lang}: use id or en"))?;
+            if plan {
+                for r in device.reminder_plan(&days, lang)? {
+                    println!("{}", serde_json::to_string(&r)?);
+                }
+                return Ok(());
+            }
+            let (due, plan) = device.due_reminders(&days, lang)?;
+            let mut shown = Vec::new();
+            for r in &due {
+                pustaka_client::notify::show(r)?;
+                println!("{}", serde_json::to_string(r)?);
+                shown.push(r.key.clone());
+            }
+            device.mark_fired(&plan, &shown)?;
         }
         Cmd::Logout => {
             device.logout().await?;
