@@ -6,6 +6,7 @@
 //! instance are handled here.
 
 pub mod commands;
+pub mod reminders;
 pub mod shell;
 
 use std::path::PathBuf;
@@ -114,6 +115,9 @@ pub fn run() {
         // Rust side only: the page asks through `open_online`, which admits
         // http(s) links; no opener permission is granted to the page.
         .plugin(tauri_plugin_opener::init())
+        // Mobile reminders are scheduled through it (see reminders.rs);
+        // desktop shows them with notify-rust.
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::get_session,
             commands::sign_in,
@@ -187,6 +191,8 @@ pub fn run() {
                     tokio::time::timeout(SYNC_AFTER_PAGE_AT_MOST, page_loaded().notified()).await;
                 d.run_with(RETRY_CEILING).await;
             });
+            // Reminders: shown on desktop, scheduled ahead on phones.
+            tauri::async_runtime::spawn(reminders::run(app.handle().clone(), device.clone()));
             // Every change reaches the page as an event.
             let handle = app.handle().clone();
             let mut changes = device.subscribe();
