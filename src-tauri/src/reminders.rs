@@ -135,7 +135,11 @@ fn tick<R: Runtime>(
             .map_err(|e| e.to_string())?;
         shown.push(r.key.clone());
     }
-    device.mark_fired(&plan, &shown).map_err(|e| e.to_string())?;
+    device
+        .mark_fired(&plan, &shown)
+        .map_err(|e| e.to_string())?;
     let json = serde_json::to_string(&now_scheduled).map_err(|e| e.to_string())?;
-    device.local_set(SCHEDULED, &json).map_err(|e| e.to_string())
+    device
+        .local_set(SCHEDULED, &json)
+        .map_err(|e| e.to_string())
 }

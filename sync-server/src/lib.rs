@@ -10,6 +10,7 @@ pub mod error;
 pub mod feeds;
 pub mod http;
 pub mod hub;
+pub mod labels;
 pub mod librarian;
 pub mod marc_import;
 pub mod opds;

@@ -176,6 +176,25 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print QR shelf labels for titles (or copies, with --copies): an A4
+    /// sheet of 3 × 6 labels with the title, call number and branch under
+    /// each code, as PDF or SVG (by --out's extension; SVG gives one file
+    /// per page: labels.svg, labels-2.svg, …).
+    Labels {
+        #[arg(long, default_value = "data/library")]
+        data: PathBuf,
+        /// The library's web address: codes carry `<URL>/pustaka/title/<id>`
+        /// instead of `pustaka://title/<id>`.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The ids are copy barcodes, not title ids.
+        #[arg(long)]
+        copies: bool,
+        #[arg(long, default_value = "labels.pdf")]
+        out: PathBuf,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
 }
 
 async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
@@ -243,6 +262,41 @@ async fn serve(
     tokio::signal::ctrl_c().await?;
     running.stop().await;
     Ok(())
+}
+
+fn write_labels(
+    out: &std::path::Path,
+    labels: &[pustaka_sync::labels::Label],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let written = match ext.as_str() {
+        "pdf" => {
+            std::fs::write(out, pustaka_sync::labels::pdf(labels)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            vec![out.to_path_buf()]
+        }
+        "svg" => {
+            let mut files = Vec::new();
+            for (i, page) in pustaka_sync::labels::svg_pages(labels)?.iter().enumerate() {
+                let path = if i == 0 {
+                    out.to_path_buf()
+                } else {
+                    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("labels");
+                    out.with_file_name(format!("{stem}-{}.svg", i + 1))
+                };
+                std::fs::write(&path, page)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                files.push(path);
+            }
+            files
+        }
+        _ => bail!("--out {}: end it in .pdf or .svg", out.display()),
+    };
+    Ok(written)
 }
 
 fn import_marc(
@@ -408,6 +462,30 @@ async fn main() -> anyhow::Result<()> {
                 tokio::task::spawn_blocking(move || import_marc(&data, policy, map, &files))
                     .await??;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Cmd::Labels {
+            data,
+            base_url,
+            copies,
+            out,
+            ids,
+        } => {
+            let db = data.join(pustaka_sync::DB_FILE);
+            if !db.exists() {
+                bail!("no library at {}", db.display());
+            }
+            let store = pustaka_sync::storage::sqlite::SqliteStorage::open(&db)?;
+            let labels =
+                pustaka_sync::labels::from_catalogue(&store, base_url.as_deref(), copies, &ids)?;
+            for path in write_labels(&out, &labels)? {
+                println!("{}", path.display());
+            }
+            eprintln!(
+                "{} labels on {} page(s)",
+                labels.len(),
+                labels.len().div_ceil(pustaka_sync::labels::PER_PAGE)
+            );
             Ok(())
         }
     }

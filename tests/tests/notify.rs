@@ -96,7 +96,11 @@ async fn reminders_arrive_on_the_session_bus_in_the_chosen_language() {
     lib.checkout("1001", "C1").await;
     let device = lib.device("1001", "desktop").await;
     let view = device.view().expect("view");
-    let first = view.loans.first().expect("the demo patron has loans").clone();
+    let first = view
+        .loans
+        .first()
+        .expect("the demo patron has loans")
+        .clone();
     let db = lib.dir.path().join("device-desktop.db");
     drop(device);
 
@@ -105,7 +109,15 @@ async fn reminders_arrive_on_the_session_bus_in_the_chosen_language() {
     let next_morning = format!("{}T08:30:00+07:00", first.due.succ_opt().expect("next day"));
     let out = tempfile::tempdir().expect("tempdir");
     let status = Command::new("xvfb-run")
-        .args(["-a", "dbus-run-session", "--", "bash", "-c", SESSION, "session"])
+        .args([
+            "-a",
+            "dbus-run-session",
+            "--",
+            "bash",
+            "-c",
+            SESSION,
+            "session",
+        ])
         .arg(format!("--lang id --at {due_morning}"))
         .arg(format!("--lang id --at {due_morning}"))
         .arg(format!("--lang en --at {next_morning}"))
@@ -122,29 +134,43 @@ async fn reminders_arrive_on_the_session_bus_in_the_chosen_language() {
     for n in &got {
         eprintln!("notified: [{}] {} — {}", n.app, n.summary, n.body);
     }
-    let mine: Vec<&Notified> = got.iter().filter(|n| n.summary.contains(&first.title)).collect();
-    assert!(
-        mine.iter().all(|n| n.app == "Pustaka"),
-        "app name: {log}"
-    );
+    let mine: Vec<&Notified> = got
+        .iter()
+        .filter(|n| n.summary.contains(&first.title))
+        .collect();
+    assert!(mine.iter().all(|n| n.app == "Pustaka"), "app name: {log}");
     let today = mine
         .iter()
         .filter(|n| n.summary == format!("Jatuh tempo hari ini: {}", first.title))
         .count();
-    assert_eq!(today, 1, "due-today once, in Indonesian, though remind ran twice:\n{log}");
+    assert_eq!(
+        today, 1,
+        "due-today once, in Indonesian, though remind ran twice:\n{log}"
+    );
     let today = mine
         .iter()
         .find(|n| n.summary.starts_with("Jatuh tempo hari ini"))
         .expect("due today");
-    assert!(today.body.contains("jatuh tempo hari ini"), "{}", today.body);
-    assert!(today.body.contains(&pustaka_domain::i18n::format_date(pustaka_domain::Lang::Id, first.due)));
+    assert!(
+        today.body.contains("jatuh tempo hari ini"),
+        "{}",
+        today.body
+    );
+    assert!(today.body.contains(&pustaka_domain::i18n::format_date(
+        pustaka_domain::Lang::Id,
+        first.due
+    )));
 
     let overdue: Vec<&&Notified> = mine
         .iter()
         .filter(|n| n.summary == format!("Overdue: {}", first.title))
         .collect();
     assert_eq!(overdue.len(), 1, "the next morning, in English:\n{log}");
-    assert!(overdue[0].body.contains("Please return it"), "{}", overdue[0].body);
+    assert!(
+        overdue[0].body.contains("Please return it"),
+        "{}",
+        overdue[0].body
+    );
 
     // The daemon took them: dunst counted what it received.
     let received: u32 = read("history.txt").trim().parse().unwrap_or(0)

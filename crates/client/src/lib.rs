@@ -430,7 +430,13 @@ impl Device {
     ) -> Result<Vec<reminders::Reminder>, DeviceError> {
         let view = self.view()?;
         let (_, policy) = self.lock()?.calendar()?.ok_or(DeviceError::NoData)?;
-        Ok(reminders::plan(&view, &policy, days, lang, self.clock.now()))
+        Ok(reminders::plan(
+            &view,
+            &policy,
+            days,
+            lang,
+            self.clock.now(),
+        ))
     }
 
     /// Reminders this device has shown, still about current loans and holds.
@@ -465,7 +471,8 @@ impl Device {
     ) -> Result<(), DeviceError> {
         let mut fired = reminders::remembered(plan, &self.fired_reminders()?);
         fired.extend(shown.iter().cloned());
-        let json = serde_json::to_string(&fired).map_err(|e| DeviceError::Storage(e.to_string()))?;
+        let json =
+            serde_json::to_string(&fired).map_err(|e| DeviceError::Storage(e.to_string()))?;
         self.local_set(FIRED_KEY, &json)
     }
 

@@ -142,10 +142,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Cmd::Remind {
-            lang,
-            days,
-            plan,
-            ..
+            lang, days, plan, ..
         } => {
             let lang = pustaka_domain::Lang::parse(&lang)
                 .with_context(|| format!("--lang {lang}: use id or en"))?;

@@ -82,7 +82,11 @@ pub fn plan(
     let branch_of = |id: &str| -> Option<&Branch> {
         policy.branches.iter().find(|b| b.id == id || b.name == id)
     };
-    let branch_name = |id: &str| branch_of(id).map(|b| b.name.clone()).unwrap_or(id.to_string());
+    let branch_name = |id: &str| {
+        branch_of(id)
+            .map(|b| b.name.clone())
+            .unwrap_or(id.to_string())
+    };
 
     let mut days: Vec<u32> = days.iter().copied().filter(|d| *d > 0).collect();
     days.sort_unstable_by(|a, b| b.cmp(a));
@@ -245,7 +249,11 @@ pub fn plan(
 }
 
 /// The reminders to show now: due, and not already shown on this device.
-pub fn to_fire<'a>(plan: &'a [Reminder], fired: &BTreeSet<String>, now: Millis) -> Vec<&'a Reminder> {
+pub fn to_fire<'a>(
+    plan: &'a [Reminder],
+    fired: &BTreeSet<String>,
+    now: Millis,
+) -> Vec<&'a Reminder> {
     plan.iter()
         .filter(|r| r.is_due(now) && !fired.contains(&r.key))
         .collect()
@@ -389,8 +397,16 @@ mod tests {
         let v = account("2026-11-26", vec![loan("B1", "2026-11-30", "pusat")]);
         let now = at("2026-11-26", 9);
         for (lang, title, body) in [
-            (Lang::Id, "Jatuh tempo 4 hari lagi: Buku B1", "30 November 2026"),
-            (Lang::En, "Due in 4 days: Buku B1", "is due on 30 November 2026"),
+            (
+                Lang::Id,
+                "Jatuh tempo 4 hari lagi: Buku B1",
+                "30 November 2026",
+            ),
+            (
+                Lang::En,
+                "Due in 4 days: Buku B1",
+                "is due on 30 November 2026",
+            ),
         ] {
             let plan = plan(&v, &policy(), &[3, 1], lang, now);
             let due = to_fire(&plan, &BTreeSet::new(), now);
@@ -406,7 +422,10 @@ mod tests {
         let now = at("2026-11-29", 12); // Sunday, after both windows opened
         let plan = plan(&v, &policy(), &[3, 1], Lang::En, now);
         let due = to_fire(&plan, &BTreeSet::new(), now);
-        assert_eq!(keys(&due.into_iter().cloned().collect::<Vec<_>>()), vec!["due-1:B1:2026-11-30"]);
+        assert_eq!(
+            keys(&due.into_iter().cloned().collect::<Vec<_>>()),
+            vec!["due-1:B1:2026-11-30"]
+        );
     }
 
     #[test]
@@ -416,7 +435,10 @@ mod tests {
         let v = account("2026-11-28", vec![loan("B1", "2026-11-30", "pusat")]);
         let first = plan(&v, &p, &[3, 1], Lang::Id, now);
         let mut fired = BTreeSet::new();
-        let shown: Vec<String> = to_fire(&first, &fired, now).iter().map(|r| r.key.clone()).collect();
+        let shown: Vec<String> = to_fire(&first, &fired, now)
+            .iter()
+            .map(|r| r.key.clone())
+            .collect();
         assert_eq!(shown, vec!["due-1:B1:2026-11-30"]);
         fired.extend(shown);
         assert!(to_fire(&first, &fired, now + HOUR).is_empty(), "fired once");
@@ -426,7 +448,11 @@ mod tests {
         let second = plan(&renewed, &p, &[3, 1], Lang::Id, now);
         assert!(to_fire(&second, &fired, now).is_empty());
         assert!(remembered(&second, &fired).is_empty(), "old keys forgotten");
-        let scheduled: BTreeSet<String> = first.iter().filter(|r| r.at > now).map(|r| r.key.clone()).collect();
+        let scheduled: BTreeSet<String> = first
+            .iter()
+            .filter(|r| r.at > now)
+            .map(|r| r.key.clone())
+            .collect();
         let (add, cancel) = reschedule(&second, &scheduled, &fired, now);
         assert!(cancel.contains(&"due-today:B1:2026-11-30".to_string()));
         assert!(cancel.contains(&"overdue:B1:2026-11-30".to_string()));
@@ -474,15 +500,36 @@ mod tests {
         });
         let now = at("2026-11-23", 10);
         let plan = plan(&v, &policy(), &[3, 1], Lang::En, now);
-        let due: Vec<&str> = to_fire(&plan, &BTreeSet::new(), now).iter().map(|r| r.key.as_str()).collect();
-        assert_eq!(due, vec!["hold-ready:h1:2026-11-27", "no-renewal:B1:2026-11-30"]);
-        let ready = plan.iter().find(|r| r.kind == ReminderKind::HoldReady).expect("ready");
-        assert_eq!(ready.body, "“Laskar Pelangi” is waiting for you at Perpustakaan Pusat (Jl. Firdaus) until 27 November 2026.");
-        let expiring = plan.iter().find(|r| r.kind == ReminderKind::HoldExpiring).expect("eve");
+        let due: Vec<&str> = to_fire(&plan, &BTreeSet::new(), now)
+            .iter()
+            .map(|r| r.key.as_str())
+            .collect();
+        assert_eq!(
+            due,
+            vec!["hold-ready:h1:2026-11-27", "no-renewal:B1:2026-11-30"]
+        );
+        let ready = plan
+            .iter()
+            .find(|r| r.kind == ReminderKind::HoldReady)
+            .expect("ready");
+        assert_eq!(
+            ready.body,
+            "“Laskar Pelangi” is waiting for you at Perpustakaan Pusat (Jl. Firdaus) until 27 November 2026."
+        );
+        let expiring = plan
+            .iter()
+            .find(|r| r.kind == ReminderKind::HoldExpiring)
+            .expect("eve");
         assert_eq!(expiring.at, at("2026-11-26", 8));
-        let event = plan.iter().find(|r| r.kind == ReminderKind::EventSoon).expect("event");
+        let event = plan
+            .iter()
+            .find(|r| r.kind == ReminderKind::EventSoon)
+            .expect("event");
         assert_eq!(event.at, at("2026-11-24", 13));
-        assert_eq!(event.body, "Storytelling for children starts at 15:00 at Ruang anak.");
+        assert_eq!(
+            event.body,
+            "Storytelling for children starts at 15:00 at Ruang anak."
+        );
         assert_eq!(event.link, "pustaka://events");
         // Past its start, the event reminder is dropped.
         let later = super::plan(&v, &policy(), &[3, 1], Lang::En, at("2026-11-24", 15));
@@ -491,8 +538,14 @@ mod tests {
 
     #[test]
     fn numeric_ids_are_stable_and_positive() {
-        assert_eq!(numeric_id("due-1:B1:2026-11-30"), numeric_id("due-1:B1:2026-11-30"));
-        assert_ne!(numeric_id("due-1:B1:2026-11-30"), numeric_id("due-3:B1:2026-11-30"));
+        assert_eq!(
+            numeric_id("due-1:B1:2026-11-30"),
+            numeric_id("due-1:B1:2026-11-30")
+        );
+        assert_ne!(
+            numeric_id("due-1:B1:2026-11-30"),
+            numeric_id("due-3:B1:2026-11-30")
+        );
         assert!(numeric_id("x") >= 0);
     }
 }

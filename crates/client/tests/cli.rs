@@ -10,7 +10,10 @@ fn device(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("pustaka-device runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
