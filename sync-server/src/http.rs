@@ -157,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/opds/v2/catalog.json", get(opds_catalog))
         .route("/v1/calendar/events.ics", get(events_ics))
         .route("/v1/calendar/feed", post(new_patron_feed))
+        .route("/v1/card", get(card_token))
+        .route("/v1/card/public-key", get(card_public_key))
         .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
         .nest("/admin/v1", admin)
@@ -576,6 +578,27 @@ async fn events_ics(
 
 /// A new secret address for the signed-in patron's calendar (due dates and
 /// registered events); the previous address stops working.
+/// The patron's signed card for the QR on the digital card.
+async fn card_token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let (token, claims) = s.run(move |hub| hub.card_token(&card)).await?;
+    Ok(Json(
+        serde_json::json!({ "token": token, "claims": claims }),
+    ))
+}
+
+/// The key that verifies cards offline (book vans, branches).
+async fn card_public_key(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = s.run(|hub| hub.card_key()).await?;
+    Ok(Json(serde_json::json!({
+        "alg": "ed25519",
+        "key": crate::card::public_key_text(&key),
+    })))
+}
+
 async fn new_patron_feed(
     State(s): State<AppState>,
     headers: HeaderMap,

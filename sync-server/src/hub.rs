@@ -481,6 +481,52 @@ impl Hub {
         Ok(token)
     }
 
+    /// The library's card-signing key: made on first use from the OS's
+    /// randomness and kept in the database with everything else the
+    /// library backs up.
+    pub fn card_key(&mut self) -> Result<ed25519_dalek::SigningKey, ApiError> {
+        let seed = match self.store.meta(crate::card::KEY_META)? {
+            Some(seed) => seed,
+            None => {
+                let seed = random_hex(32)?;
+                self.store.begin()?;
+                match self.store.set_meta(crate::card::KEY_META, &seed) {
+                    Ok(()) => self.store.commit()?,
+                    Err(e) => {
+                        self.store.rollback();
+                        return Err(e.into());
+                    }
+                }
+                seed
+            }
+        };
+        crate::card::signing_key(&seed).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// The patron's card as signed claims: number, membership expiry,
+    /// whether the account is blocked (and why), issued now.
+    pub fn card_token(
+        &mut self,
+        card: &str,
+    ) -> Result<(String, crate::card::CardClaims), ApiError> {
+        let key = self.card_key()?;
+        let now = self.clock.now();
+        let ctx = self.ctx();
+        let p = ctx.patron(card)?;
+        let facts = ctx.patron_facts(&p)?;
+        let status = match pustaka_domain::rules::check_account(ctx.policy, &facts, ctx.today) {
+            Ok(()) => "active".to_string(),
+            Err(r) => r.code().to_string(),
+        };
+        let claims = crate::card::CardClaims {
+            card: p.card.clone(),
+            expires: p.expires,
+            status,
+            issued: now.div_euclid(1000),
+        };
+        Ok((crate::card::issue(&key, &claims), claims))
+    }
+
     /// Whose feed a secret opens (`None`: nobody's, or an old one).
     pub fn feed_owner(&self, token: &str) -> Result<Option<String>, ApiError> {
         if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {

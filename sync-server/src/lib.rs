@@ -1,6 +1,7 @@
 //! `pustaka-sync`: the library's sync server and the authority over
 //! circulation facts. See `ARCHITECTURE.md` for the map.
 
+pub mod card;
 pub mod catalog;
 pub mod circulation;
 pub mod clock;

@@ -176,6 +176,28 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the library's public key for checking membership cards
+    /// offline (give it to book vans and branches for verify-card).
+    CardKey {
+        #[arg(long, default_value = "data/library")]
+        data: PathBuf,
+    },
+    /// Check a membership card's QR offline with the library's public key:
+    /// the signature, the expiry and the block status. Give the code's
+    /// text, or a photo of the card with --image. Prints JSON; exits 0 only
+    /// for a valid card.
+    VerifyCard {
+        /// The library's public key (from `card-key` or /v1/card/public-key).
+        #[arg(long, env = "PUSTAKA_CARD_KEY")]
+        key: String,
+        /// A photo or screenshot of the card's QR code.
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Judge as of this day (default: today, UTC).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        token: Option<String>,
+    },
     /// Print QR shelf labels for titles (or copies, with --copies): an A4
     /// sheet of 3 × 6 labels with the title, call number and branch under
     /// each code, as PDF or SVG (by --out's extension; SVG gives one file
@@ -462,6 +484,71 @@ async fn main() -> anyhow::Result<()> {
                 tokio::task::spawn_blocking(move || import_marc(&data, policy, map, &files))
                     .await??;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Cmd::CardKey { data } => {
+            let db = data.join(pustaka_sync::DB_FILE);
+            if !db.exists() {
+                bail!("no library at {}", db.display());
+            }
+            let seed = {
+                use pustaka_sync::storage::Storage;
+                let mut store = pustaka_sync::storage::sqlite::SqliteStorage::open(&db)?;
+                match store.meta(pustaka_sync::card::KEY_META)? {
+                    Some(seed) => seed,
+                    None => {
+                        let seed = pustaka_sync::hub::random_hex(32)?;
+                        store.set_meta(pustaka_sync::card::KEY_META, &seed)?;
+                        seed
+                    }
+                }
+            };
+            let key = pustaka_sync::card::signing_key(&seed)?;
+            println!("{}", pustaka_sync::card::public_key_text(&key));
+            Ok(())
+        }
+        Cmd::VerifyCard {
+            key,
+            image,
+            today,
+            token,
+        } => {
+            use pustaka_sync::card;
+            let public = card::parse_public_key(&key)?;
+            let token = match (token, image) {
+                (Some(t), None) => t,
+                (None, Some(path)) => {
+                    let picture = pustaka_scan::load(&path)?;
+                    let codes = pustaka_scan::Scanner::default().scan(&picture).codes;
+                    codes
+                        .into_iter()
+                        .map(|c| c.text)
+                        .find(|t| t.starts_with("PK1."))
+                        .with_context(|| format!("no membership card code in {}", path.display()))?
+                }
+                _ => bail!("give the card's code or --image, one of them"),
+            };
+            let claims = card::verify(&public, &token)?;
+            let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let verdict = card::judge(&claims, today);
+            let issued_day = chrono::DateTime::from_timestamp(claims.issued, 0)
+                .map(|d| d.date_naive())
+                .unwrap_or(today);
+            let stale = (today - issued_day).num_days() > card::STALE_AFTER_DAYS;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "verdict": verdict,
+                    "card": claims.card,
+                    "expires": claims.expires,
+                    "status": claims.status,
+                    "issued": issued_day,
+                    "status_may_be_out_of_date": stale,
+                })
+            );
+            if verdict != card::Verdict::Valid {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Cmd::Labels {

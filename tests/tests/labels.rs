@@ -15,16 +15,24 @@ use pustaka_sync::storage::sqlite::SqliteStorage;
 fn catalogue_labels(lib: &Library, copies: bool, ids: &[&str]) -> Result<Vec<Label>, String> {
     let store = SqliteStorage::open(&lib.dir.path().join(pustaka_sync::DB_FILE)).expect("store");
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    from_catalogue(&store, Some("https://perpustakaan.singkawangkota.go.id"), copies, &ids)
-        .map_err(|e| e.to_string())
+    from_catalogue(
+        &store,
+        Some("https://perpustakaan.singkawangkota.go.id"),
+        copies,
+        &ids,
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} missing ({e}): .ci/run installs poppler-utils and librsvg2-bin"));
-    assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("{cmd} missing ({e}): .ci/run installs poppler-utils and librsvg2-bin")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -38,7 +46,13 @@ fn scan_cells(png: &Path) -> Vec<String> {
     for row in 0..6 {
         for col in 0..3 {
             let cell = image::imageops::crop_imm(&page, col * cw, row * ch, cw, ch).to_image();
-            found.extend(Scanner::default().scan(&cell).codes.into_iter().map(|c| c.text));
+            found.extend(
+                Scanner::default()
+                    .scan(&cell)
+                    .codes
+                    .into_iter()
+                    .map(|c| c.text),
+            );
         }
     }
     found
@@ -61,15 +75,29 @@ async fn printed_labels_scan_back_to_their_links() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pdf_path = dir.path().join("labels.pdf");
     std::fs::write(&pdf_path, pdf(&all).expect("pdf")).expect("written");
-    let text = run("pdftotext", &["-layout", pdf_path.to_str().expect("utf-8"), "-"]);
+    let text = run(
+        "pdftotext",
+        &["-layout", pdf_path.to_str().expect("utf-8"), "-"],
+    );
     for l in &all {
-        assert!(text.contains(&l.title), "{} missing from the PDF text", l.title);
+        assert!(
+            text.contains(&l.title),
+            "{} missing from the PDF text",
+            l.title
+        );
     }
     assert!(run("pdfinfo", &[pdf_path.to_str().expect("utf-8")]).contains("A4"));
     let prefix = dir.path().join("page");
     run(
         "pdftoppm",
-        &["-r", "150", "-gray", "-png", pdf_path.to_str().expect("utf-8"), prefix.to_str().expect("utf-8")],
+        &[
+            "-r",
+            "150",
+            "-gray",
+            "-png",
+            pdf_path.to_str().expect("utf-8"),
+            prefix.to_str().expect("utf-8"),
+        ],
     );
     let rendered = dir.path().join("page-1.png");
     let mut got = scan_cells(&rendered);
@@ -83,7 +111,17 @@ async fn printed_labels_scan_back_to_their_links() {
     let png = dir.path().join("svg.png");
     run(
         "rsvg-convert",
-        &["--dpi-x", "150", "--dpi-y", "150", "-b", "white", "-o", png.to_str().expect("utf-8"), svg_path.to_str().expect("utf-8")],
+        &[
+            "--dpi-x",
+            "150",
+            "--dpi-y",
+            "150",
+            "-b",
+            "white",
+            "-o",
+            png.to_str().expect("utf-8"),
+            svg_path.to_str().expect("utf-8"),
+        ],
     );
     let mut got = scan_cells(&png);
     got.sort();

@@ -7,6 +7,7 @@
 //! sync loop with backoff that follows the server's live poke. The Tauri
 //! shell and the command-line device are thin layers over [`Device`].
 
+mod card;
 mod catalog;
 pub mod ics;
 pub mod notify;
@@ -31,6 +32,7 @@ use pustaka_replica::{Calendar, Circ, DocKind, Intent, IntentKind};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub use card::CardToken;
 pub use store::Store;
 pub use transport::Transport;
 pub use view::*;

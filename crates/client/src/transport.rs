@@ -115,6 +115,23 @@ impl Transport {
         json_reply(resp).await
     }
 
+    /// A JSON read on the patron's behalf.
+    pub async fn get_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<T, DeviceError> {
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(offline)?;
+        json_reply(resp).await
+    }
+
     pub async fn logout(&self, server: &str, token: &str) -> Result<(), DeviceError> {
         let resp = self
             .http
