@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calendar/events.ics", get(events_ics))
         .route("/v1/calendar/feed", post(new_patron_feed))
         .route("/v1/card", get(card_token))
+        .route("/v1/account/email", axum::routing::put(set_email_reminders))
         .route("/v1/card/public-key", get(card_public_key))
         .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
@@ -578,6 +579,34 @@ async fn events_ics(
 
 /// A new secret address for the signed-in patron's calendar (due dates and
 /// registered events); the previous address stops working.
+#[derive(serde::Deserialize)]
+struct EmailReminders {
+    /// `null` stops the e-mails.
+    email: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// Opt in to (or out of) due-date and hold-ready e-mails.
+async fn set_email_reminders(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<EmailReminders>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let lang = match body.lang.as_deref() {
+        None => pustaka_domain::Lang::Id,
+        Some(l) => pustaka_domain::Lang::parse(l)
+            .ok_or_else(|| ApiError::Malformed(format!("lang `{l}`: id or en")))?,
+    };
+    let email = body.email.clone();
+    s.run(move |hub| hub.set_email_reminders(&card, email.as_deref().map(|e| (e, lang))))
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "email": body.email, "lang": lang.code() }),
+    ))
+}
+
 /// The patron's signed card for the QR on the digital card.
 async fn card_token(
     State(s): State<AppState>,

@@ -481,6 +481,58 @@ impl Hub {
         Ok(token)
     }
 
+    /// A patron's e-mail reminders: an address and language to opt in,
+    /// `None` to stop.
+    pub fn set_email_reminders(
+        &mut self,
+        card: &str,
+        prefs: Option<(&str, pustaka_domain::Lang)>,
+    ) -> Result<(), ApiError> {
+        if let Some((email, _)) = prefs {
+            let plausible = email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && email.split_once('@').is_some_and(|(user, host)| {
+                    !user.is_empty() && host.contains('.') && !host.contains('@')
+                });
+            if !plausible {
+                return Err(ApiError::Malformed(format!(
+                    "`{}` is not an e-mail address",
+                    email.chars().take(80).collect::<String>()
+                )));
+            }
+        }
+        self.store.begin()?;
+        match self
+            .store
+            .set_email_prefs(card, prefs.map(|(e, l)| (e, l.code())))
+        {
+            Ok(()) => self.store.commit()?,
+            Err(e) => {
+                self.store.rollback();
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the e-mails due now (see [`crate::mail`]).
+    pub fn send_due_mails(
+        &mut self,
+        days: &[u32],
+        mailer: &crate::mail::Mailer,
+    ) -> Result<(u32, Vec<String>), ApiError> {
+        let today = local_day(self.clock.now(), self.policy.library.utc_offset_minutes);
+        let now = self.clock.now();
+        Ok(crate::mail::send_due(
+            self.store.as_mut(),
+            &self.policy,
+            today,
+            now,
+            days,
+            mailer,
+        )?)
+    }
+
     /// The library's card-signing key: made on first use from the OS's
     /// randomness and kept in the database with everything else the
     /// library backs up.

@@ -13,6 +13,7 @@ pub mod http;
 pub mod hub;
 pub mod labels;
 pub mod librarian;
+pub mod mail;
 pub mod marc_import;
 pub mod opds;
 pub mod storage;

@@ -31,6 +31,55 @@ struct Admin {
     data: PathBuf,
 }
 
+/// The library's mail server, for due-date and hold-ready e-mails.
+#[derive(clap::Args, Clone)]
+struct SmtpArgs {
+    /// HOST:PORT of the mail server (e.g. smtp.example.id:587).
+    #[arg(long = "smtp")]
+    addr: Option<String>,
+    #[arg(long = "smtp-security", value_enum, default_value = "starttls")]
+    security: pustaka_sync::mail::Security,
+    #[arg(long = "smtp-user")]
+    user: Option<String>,
+    #[arg(
+        long = "smtp-password",
+        env = "PUSTAKA_SMTP_PASSWORD",
+        hide_env_values = true
+    )]
+    password: Option<String>,
+    /// The sender, e.g. "Perpustakaan Kota <pustaka@example.id>".
+    #[arg(long = "mail-from", default_value = "Pustaka <pustaka@localhost>")]
+    from: String,
+    /// Days before the due date to write, e.g. 3,1.
+    #[arg(long = "mail-days", value_delimiter = ',', default_value = "3")]
+    days: Vec<u32>,
+}
+
+impl SmtpArgs {
+    fn mailer(&self) -> anyhow::Result<Option<(pustaka_sync::mail::Mailer, Vec<u32>)>> {
+        let Some(addr) = &self.addr else {
+            return Ok(None);
+        };
+        let (host, port) = addr
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .with_context(|| format!("--smtp {addr}: give HOST:PORT"))?;
+        let credentials = match (&self.user, &self.password) {
+            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+            (None, None) => None,
+            _ => bail!("--smtp-user and --smtp-password go together"),
+        };
+        let mailer = pustaka_sync::mail::Mailer::new(&pustaka_sync::mail::SmtpConfig {
+            host,
+            port,
+            security: self.security,
+            credentials,
+            from: self.from.clone(),
+        })?;
+        Ok(Some((mailer, self.days.clone())))
+    }
+}
+
 /// An existing library system that decides circulation over SIP2 (Koha,
 /// Evergreen…): this server then mirrors its answers.
 #[derive(clap::Args, Clone)]
@@ -96,6 +145,8 @@ enum Cmd {
         admin_token: Option<String>,
         #[command(flatten)]
         sip2: Sip2Args,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Asks the SIP2 library system for its status and one patron's account
     /// (99 and 63): proves the connection before `serve --sip2`.
@@ -175,6 +226,15 @@ enum Cmd {
         map: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Send the due-date and hold-ready e-mails due now to patrons who
+    /// asked for them (each once). Run it daily from cron, or give `serve`
+    /// the same --smtp options to send every hour.
+    SendEmails {
+        #[arg(long, default_value = "data/library")]
+        data: PathBuf,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Print the library's public key for checking membership cards
     /// offline (give it to book vans and branches for verify-card).
@@ -263,6 +323,7 @@ async fn serve(
     policy_text: String,
     token: Option<String>,
     sip2: Option<pustaka_sync::circulation::Sip2Config>,
+    mail: Option<(pustaka_sync::mail::Mailer, Vec<u32>)>,
 ) -> anyhow::Result<()> {
     let mut hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
     if let Some(config) = sip2 {
@@ -281,6 +342,27 @@ async fn serve(
         data.display(),
         running.addr
     );
+    if let Some((mailer, days)) = mail {
+        let state = running.state.clone();
+        let mailer = Arc::new(mailer);
+        tokio::spawn(async move {
+            loop {
+                let (m, d) = (mailer.clone(), days.clone());
+                match state.run(move |hub| hub.send_due_mails(&d, &m)).await {
+                    Ok((sent, failed)) => {
+                        if sent > 0 || !failed.is_empty() {
+                            tracing::info!("e-mails: {sent} sent, {} failed", failed.len());
+                        }
+                        for f in failed {
+                            tracing::warn!("e-mail not sent: {f}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("e-mails: {e}"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+    }
     tokio::signal::ctrl_c().await?;
     running.stop().await;
     Ok(())
@@ -400,10 +482,38 @@ async fn main() -> anyhow::Result<()> {
             policy,
             admin_token,
             sip2,
+            smtp,
         } => {
             let text = std::fs::read_to_string(&policy)
                 .with_context(|| format!("reading {}", policy.display()))?;
-            serve(data, listen, text, admin_token, sip2.config()?).await
+            serve(
+                data,
+                listen,
+                text,
+                admin_token,
+                sip2.config()?,
+                smtp.mailer()?,
+            )
+            .await
+        }
+        Cmd::SendEmails { data, smtp } => {
+            let (mailer, days) = smtp.mailer()?.context("--smtp HOST:PORT is required")?;
+            let policy_text = {
+                use pustaka_sync::storage::Storage;
+                pustaka_sync::storage::sqlite::SqliteStorage::open(
+                    &data.join(pustaka_sync::DB_FILE),
+                )?
+                .meta("policy")?
+                .with_context(|| format!("{} has never been served", data.display()))?
+            };
+            let mut hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
+            let (sent, failed) =
+                tokio::task::spawn_blocking(move || hub.send_due_mails(&days, &mailer)).await??;
+            println!("{}", serde_json::json!({ "sent": sent, "failed": failed }));
+            if !failed.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Cmd::Sip2Check { sip2, card } => {
             let config = sip2.config()?.context("--sip2 HOST:PORT is required")?;
@@ -431,7 +541,15 @@ async fn main() -> anyhow::Result<()> {
                 demo::DEMO_CARD,
                 demo::DEMO_PIN
             );
-            serve(data, listen, demo::DEMO_POLICY.to_string(), None, None).await
+            serve(
+                data,
+                listen,
+                demo::DEMO_POLICY.to_string(),
+                None,
+                None,
+                None,
+            )
+            .await
         }
         Cmd::AddPatron {
             admin,

@@ -16,6 +16,9 @@ pub const REQUIREMENTS: &[&str] = &[
     "referencing==0.37.0",
     "icalendar==7.3.0",
     "ical==14.3.1",
+    "aiosmtpd==1.4.6",
+    "atpublic==7.0.0",
+    "attrs==25.4.0",
 ];
 
 pub fn venv_dir() -> anyhow::Result<PathBuf> {

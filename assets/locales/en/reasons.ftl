@@ -88,3 +88,7 @@ reminder-hold-expiring-title = Last day tomorrow: { $title }
 reminder-hold-expiring-body = Pick up “{ $title }” at { $branch } by { $date }, or it goes to the next patron.
 reminder-event-soon-title = Starting soon: { $title }
 reminder-event-soon-body = { $title } starts at { $time } at { $place }.
+
+# E-mail letters around a reminder (sent by the library's server).
+mail-greeting = Dear { $name },
+mail-footer = — { $library }. You get this e-mail because you asked for reminders in the Pustaka app; turn them off there under Settings.

@@ -88,3 +88,7 @@ reminder-hold-expiring-title = Besok hari terakhir: { $title }
 reminder-hold-expiring-body = Ambil “{ $title }” di { $branch } paling lambat { $date }, atau buku diberikan ke pemesan berikutnya.
 reminder-event-soon-title = Segera dimulai: { $title }
 reminder-event-soon-body = { $title } dimulai pukul { $time } di { $place }.
+
+# Surel pembungkus pengingat (dikirim oleh server perpustakaan).
+mail-greeting = Yth. { $name },
+mail-footer = — { $library }. Anda menerima surel ini karena meminta pengingat di aplikasi Pustaka; matikan di sana pada menu Pengaturan.

@@ -174,7 +174,8 @@ pub fn plan(
         }
     }
 
-    for hold in view.holds.iter().filter(|h| h.captured) {
+    // On the pickup shelf ("waiting"), not merely caught and in transit.
+    for hold in view.holds.iter().filter(|h| h.status == "waiting") {
         let by = hold.pickup_by;
         let a = [
             ("title", hold.title.clone()),
@@ -473,7 +474,7 @@ mod tests {
             id: "h1".into(),
             title_id: "t-laskar".into(),
             title: "Laskar Pelangi".into(),
-            status: "ready".into(),
+            status: "waiting".into(),
             position: 0,
             queue_len: 1,
             copies: 1,

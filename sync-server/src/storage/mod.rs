@@ -206,6 +206,13 @@ pub trait Storage: Send {
     /// The patron's calendar-feed secret (its hash), replacing any older one.
     fn set_feed_token(&mut self, card: &str, token_hash: &str) -> StoreResult<()>;
     fn card_by_feed_token(&self, token_hash: &str) -> StoreResult<Option<String>>;
+    /// A patron's e-mail reminders: `Some((address, language))` to opt in,
+    /// `None` to stop.
+    fn set_email_prefs(&mut self, card: &str, prefs: Option<(&str, &str)>) -> StoreResult<()>;
+    /// (card, address, language) of every patron who opted in.
+    fn email_subscribers(&self) -> StoreResult<Vec<(String, String, String)>>;
+    fn email_sent(&self, key: &str) -> StoreResult<bool>;
+    fn mark_email_sent(&mut self, key: &str, at: i64) -> StoreResult<()>;
     fn next_seq(&mut self, name: &str) -> StoreResult<i64>;
 
     fn insert_patron(&mut self, p: &PatronRow) -> StoreResult<()>;

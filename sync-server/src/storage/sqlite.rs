@@ -100,6 +100,19 @@ CREATE TABLE calendar_feeds (
   token_hash TEXT NOT NULL UNIQUE
 );
 "#,
+    r#"
+-- 6: e-mail reminders for patrons who asked for them, and which were sent
+-- (each once: the key names the loan or hold and the date it is about).
+CREATE TABLE email_prefs (
+  card TEXT PRIMARY KEY REFERENCES patrons(card),
+  email TEXT NOT NULL,
+  lang TEXT NOT NULL DEFAULT 'id'
+);
+CREATE TABLE emails_sent (
+  key TEXT PRIMARY KEY,
+  sent_at INTEGER NOT NULL
+);
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -417,6 +430,41 @@ impl Storage for SqliteStorage {
         self.exec(
             "INSERT INTO calendar_feeds(card, token_hash) VALUES (?1, ?2) ON CONFLICT(card) DO UPDATE SET token_hash = excluded.token_hash",
             [card, token_hash],
+        )
+        .map(|_| ())
+    }
+
+    fn set_email_prefs(&mut self, card: &str, prefs: Option<(&str, &str)>) -> StoreResult<()> {
+        match prefs {
+            Some((email, lang)) => self.exec(
+                "INSERT INTO email_prefs(card, email, lang) VALUES (?1, ?2, ?3) ON CONFLICT(card) DO UPDATE SET email = excluded.email, lang = excluded.lang",
+                [card, email, lang],
+            ),
+            None => self.exec("DELETE FROM email_prefs WHERE card = ?1", [card]),
+        }
+        .map(|_| ())
+    }
+
+    fn email_subscribers(&self) -> StoreResult<Vec<(String, String, String)>> {
+        self.many(
+            "SELECT card, email, lang FROM email_prefs ORDER BY card",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    fn email_sent(&self, key: &str) -> StoreResult<bool> {
+        Ok(self
+            .one::<i64>("SELECT 1 FROM emails_sent WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })?
+            .is_some())
+    }
+
+    fn mark_email_sent(&mut self, key: &str, at: i64) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO emails_sent(key, sent_at) VALUES (?1, ?2)",
+            params![key, at],
         )
         .map(|_| ())
     }
