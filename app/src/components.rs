@@ -90,6 +90,7 @@ pub fn NavBar(t: T, current: Route) -> Element {
         (Route::Loans {}, "nav-loans"),
         (Route::Holds {}, "nav-holds"),
         (Route::Catalogue {}, "nav-catalogue"),
+        (Route::Scan {}, "nav-scan"),
         (Route::Events {}, "nav-events"),
         (Route::Card {}, "nav-card"),
         (Route::Settings {}, "nav-settings"),

@@ -24,7 +24,7 @@ use pustaka_ipc::{
 
 pub use backend::{Backend, Transport};
 pub use i18n::{Lang, T};
-use screens::{Card, Catalogue, Events, Holds, Home, Loans, Settings, Title};
+use screens::{Card, Catalogue, Events, Holds, Home, Loans, Scan, Settings, Title};
 
 #[derive(Routable, Clone, PartialEq, Debug)]
 #[rustfmt::skip]
@@ -40,6 +40,8 @@ pub enum Route {
         Catalogue {},
         #[route("/title/:id")]
         Title { id: String },
+        #[route("/scan")]
+        Scan {},
         #[route("/events")]
         Events {},
         #[route("/card")]
@@ -66,7 +68,13 @@ pub fn route_for_link(url: &str) -> Option<Route> {
         "card" => return Some(Route::Card {}),
         _ => {}
     }
+    // A copy's label adds `?copy=…`: the title is what opens.
     let id = rest.strip_prefix("title/")?;
+    let id = id
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
     (!id.is_empty() && id.len() <= 64 && !id.contains('/')).then(|| Route::Title { id: id.into() })
 }
 
@@ -280,6 +288,10 @@ mod tests {
             Some(Route::Title { id: "T42".into() })
         );
         assert_eq!(route_for_link("pustaka://title/"), None);
+        assert_eq!(
+            route_for_link("pustaka://title/T42?copy=C1"),
+            Some(Route::Title { id: "T42".into() })
+        );
         assert_eq!(route_for_link("pustaka://title/a/b"), None);
         assert_eq!(route_for_link("https://example.org/title/T1"), None);
         assert_eq!(route_for_link("pustaka://loan/C1"), None);

@@ -312,3 +312,96 @@ fn online_titles_link_out_and_misspelt_searches_offer_a_spelling() {
         "{html}"
     );
 }
+
+fn ScanFoundScreen() -> Element {
+    let t = T::new(Lang::Id);
+    let found = vec![
+        (
+            ScannedCode {
+                format: "qr".into(),
+                text: "pustaka://title/T0001?copy=C0001".into(),
+            },
+            Ok(CodeTarget {
+                title_id: "T0001".into(),
+                title: "Bumi Manusia".into(),
+                copy: Some("C0001".into()),
+                from_cache: false,
+            }),
+        ),
+        (
+            ScannedCode {
+                format: "ean13".into(),
+                text: "9789794339657".into(),
+            },
+            Err(IpcError::new("not_found", "no title for code")),
+        ),
+    ];
+    rsx! {
+        screens::scan::ScanView {
+            t,
+            state: screens::scan::ScanState::Found(found),
+            camera_on: false,
+            no_camera: true,
+            offline: false,
+            on_camera: |_| {},
+            on_checkout: |_| {},
+        }
+    }
+}
+
+fn ScanOfflineScreen() -> Element {
+    let t = T::new(Lang::En);
+    let found = vec![(
+        ScannedCode {
+            format: "qr".into(),
+            text: "pustaka://title/T0001?copy=C0001".into(),
+        },
+        Ok(CodeTarget {
+            title_id: "T0001".into(),
+            title: "Bumi Manusia".into(),
+            copy: Some("C0001".into()),
+            from_cache: true,
+        }),
+    )];
+    rsx! {
+        screens::scan::ScanView {
+            t,
+            state: screens::scan::ScanState::Found(found),
+            camera_on: true,
+            no_camera: false,
+            offline: true,
+            on_camera: |_| {},
+            on_checkout: |_| {},
+        }
+    }
+}
+
+#[test]
+fn scanner_shows_what_it_read_and_offers_self_checkout_online() {
+    let html = render(FakeTransport::new(), true, Lang::Id, ScanFoundScreen, false);
+    assert!(html.contains("Pindai buku"), "{html}");
+    assert!(html.contains(r#"href="/title/T0001""#), "{html}");
+    assert!(html.contains("Pinjam eksemplar ini (C0001)"), "{html}");
+    assert!(html.contains("ISBN 9789794339657"), "{html}");
+    assert!(html.contains("Kamera tidak tersedia"), "{html}");
+    assert!(html.contains(r#"id="scan-file""#) && html.contains(r#"for="scan-file""#));
+    assert!(html.contains(r#"role="status""#) && html.contains(r#"aria-live="polite""#));
+
+    let html = render(
+        FakeTransport::new(),
+        false,
+        Lang::En,
+        ScanOfflineScreen,
+        false,
+    );
+    assert!(
+        html.contains("From the data on this device (offline)."),
+        "{html}"
+    );
+    assert!(html.contains("Self-checkout needs a connection"), "{html}");
+    assert!(
+        !html.contains("Check out this copy"),
+        "no checkout offline: {html}"
+    );
+    assert!(html.contains(r#"aria-pressed="true""#), "{html}");
+}

@@ -143,3 +143,94 @@ pub fn open_online(app: tauri::AppHandle, args: OpenOnline) -> Reply<()> {
         .open_url(url, None::<&str>)
         .map_err(|e| IpcError::new("open_failed", e.to_string()))
 }
+
+// ---- the shelf scanner -----------------------------------------------------
+
+fn scanned(out: pustaka_scan::Outcome, started: std::time::Instant) -> Scanned {
+    Scanned {
+        codes: out
+            .codes
+            .into_iter()
+            .map(|c| ScannedCode {
+                format: match c.format {
+                    pustaka_scan::Format::Qr => "qr".into(),
+                    pustaka_scan::Format::Ean13 => "ean13".into(),
+                },
+                text: c.text,
+            })
+            .collect(),
+        ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+fn b64(s: &str) -> Reply<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| IpcError::new("bad_picture", format!("not base64: {e}")))
+}
+
+/// Frames are small (the page sends at most 1280 px a side).
+const MAX_FRAME_PIXELS: u64 = 1280 * 1280;
+
+#[tauri::command]
+pub async fn scan_frame(args: ScanFrame) -> Reply<Scanned> {
+    let pixels = u64::from(args.width) * u64::from(args.height);
+    if pixels == 0 || pixels > MAX_FRAME_PIXELS {
+        return Err(IpcError::new(
+            "bad_picture",
+            format!("a {}×{} frame", args.width, args.height),
+        ));
+    }
+    let gray = b64(&args.gray)?;
+    let frame =
+        pustaka_scan::GrayImage::from_raw(args.width, args.height, gray).ok_or_else(|| {
+            IpcError::new("bad_picture", "the frame's size does not match its pixels")
+        })?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        scanned(
+            pustaka_scan::Scanner::default().scan_frame(&frame, args.number),
+            started,
+        )
+    })
+    .await
+    .map_err(|e| IpcError::new("internal", e.to_string()))
+}
+
+#[tauri::command]
+pub async fn scan_picture(args: ScanPicture) -> Reply<Scanned> {
+    let bytes = b64(&args.bytes)?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let picture = pustaka_scan::decode(&bytes)
+            .map_err(|e| IpcError::new("bad_picture", e.to_string()))?;
+        let started = std::time::Instant::now();
+        Ok(scanned(
+            pustaka_scan::Scanner::default().scan(&picture),
+            started,
+        ))
+    })
+    .await
+    .map_err(|e| IpcError::new("internal", e.to_string()))?
+}
+
+#[tauri::command]
+pub async fn resolve_code(shell: State<'_, Shell>, args: ResolveCode) -> Reply<CodeTarget> {
+    shell.device.resolve_code(&args.code).await.map_err(ipc)
+}
+
+#[tauri::command]
+pub async fn self_checkout(shell: State<'_, Shell>, args: SelfCheckout) -> Reply<SelfCheckedOut> {
+    shell.device.self_checkout(&args.copy).await.map_err(ipc)
+}
+
+#[tauri::command]
+pub async fn get_card_code(shell: State<'_, Shell>, args: GetCardCode) -> Reply<Option<String>> {
+    let GetCardCode {} = args;
+    Ok(shell
+        .device
+        .current_card_token()
+        .await
+        .map_err(ipc)?
+        .map(|t| t.token))
+}

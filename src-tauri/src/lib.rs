@@ -140,6 +140,11 @@ pub fn run() {
             commands::set_settings,
             commands::startup_mark,
             commands::open_online,
+            commands::scan_frame,
+            commands::scan_picture,
+            commands::resolve_code,
+            commands::self_checkout,
+            commands::get_card_code,
         ])
         .setup(move |app| {
             tracing::info!("setup after_ms={}", started.elapsed().as_millis());

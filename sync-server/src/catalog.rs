@@ -189,14 +189,20 @@ pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
 /// or a copy barcode.
 pub fn lookup(hub: &mut Hub, code: &str) -> Result<TitleDetails, ApiError> {
     let code = code.trim();
+    // A label's link may name the copy after `?`: the title is what opens.
+    let path_id = |s: &str| {
+        s.split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_string()
+    };
     let title_id = if let Some(id) = code.strip_prefix("pustaka://title/") {
-        Some(id.to_string())
+        Some(path_id(id))
     } else if (code.starts_with("https://") || code.starts_with("http://"))
         && code.contains("/title/")
     {
-        code.rsplit("/title/")
-            .next()
-            .map(|s| s.trim_end_matches('/').to_string())
+        code.rsplit("/title/").next().map(path_id)
     } else if let Some(isbn) = isbn13(code) {
         hub.store().title_by_isbn(&isbn)?.map(|t| t.id)
     } else {

@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calendar/events.ics", get(events_ics))
         .route("/v1/calendar/feed", post(new_patron_feed))
         .route("/v1/card", get(card_token))
+        .route("/v1/self-checkout", post(self_checkout))
         .route("/v1/account/email", axum::routing::put(set_email_reminders))
         .route("/v1/card/public-key", get(card_public_key))
         .route("/v1/calendar/patron/{file}", get(patron_feed))
@@ -604,6 +605,29 @@ async fn set_email_reminders(
         .await?;
     Ok(Json(
         serde_json::json!({ "email": body.email, "lang": lang.code() }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct SelfCheckoutReq {
+    copy: String,
+}
+
+/// A patron checks out the copy in their hands by scanning its label: the
+/// same rules as the desk (limits, blocks, a copy kept for someone else).
+async fn self_checkout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<SelfCheckoutReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let r = body(b)?;
+    let (loan, changed) = s
+        .run(move |hub| hub.with_engine(|ctx, fx| ctx.checkout(&card, &r.copy, fx)))
+        .await?;
+    s.poke(changed);
+    Ok(Json(
+        serde_json::json!({ "copy": loan.copy, "due": loan.due }),
     ))
 }
 

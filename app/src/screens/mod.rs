@@ -7,6 +7,7 @@ pub mod events;
 pub mod holds;
 pub mod home;
 pub mod loans;
+pub mod scan;
 pub mod settings;
 pub mod signin;
 
@@ -16,6 +17,7 @@ pub use events::Events;
 pub use holds::Holds;
 pub use home::Home;
 pub use loans::Loans;
+pub use scan::Scan;
 pub use settings::Settings;
 
 use dioxus::prelude::*;

@@ -237,3 +237,21 @@ weekday-4 = Thursday
 weekday-5 = Friday
 weekday-6 = Saturday
 weekday-7 = Sunday
+
+# Shelf scanner
+nav-scan = Scan
+scan-title = Scan a book
+scan-hint = Point the camera at the QR code on a shelf label, or at the ISBN barcode on a book's back cover.
+scan-camera-start = Turn on the camera
+scan-camera-stop = Turn off the camera
+scan-no-camera = No camera on this device. Take or pick a photo instead.
+scan-photo = Take or pick a photo
+scan-looking = Looking for a code…
+scan-nothing = No code could be read. Try closer, with enough light.
+scan-label = Library label
+scan-isbn = ISBN { $isbn }
+scan-from-device = From the data on this device (offline).
+scan-checkout = Check out this copy ({ $copy })
+scan-checkout-offline = Self-checkout needs a connection to the library.
+scan-checked-out = Checked out. See the due date under Loans.
+card-signed = The library signed this code, so a book van can check it without internet.

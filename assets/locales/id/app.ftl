@@ -237,3 +237,21 @@ weekday-4 = Kamis
 weekday-5 = Jumat
 weekday-6 = Sabtu
 weekday-7 = Minggu
+
+# Pemindai rak
+nav-scan = Pindai
+scan-title = Pindai buku
+scan-hint = Arahkan kamera ke kode QR pada label rak atau ke kode batang ISBN di sampul belakang buku.
+scan-camera-start = Nyalakan kamera
+scan-camera-stop = Matikan kamera
+scan-no-camera = Kamera tidak tersedia di perangkat ini. Ambil atau pilih foto sebagai gantinya.
+scan-photo = Ambil atau pilih foto
+scan-looking = Mencari kode…
+scan-nothing = Tidak ada kode yang terbaca. Coba lebih dekat, dengan cahaya yang cukup.
+scan-label = Label perpustakaan
+scan-isbn = ISBN { $isbn }
+scan-from-device = Dari data di perangkat ini (sedang luring).
+scan-checkout = Pinjam eksemplar ini ({ $copy })
+scan-checkout-offline = Peminjaman mandiri butuh koneksi ke perpustakaan.
+scan-checked-out = Buku dipinjam. Lihat tanggal kembali di Pinjaman.
+card-signed = Kode ini ditandatangani perpustakaan, sehingga mobil pustaka keliling bisa memeriksanya tanpa internet.

@@ -2,7 +2,9 @@
 //! library's server; every title page opened is kept on the device, so
 //! recently viewed titles (and any title opened before) read offline.
 
-use pustaka_ipc::{Search, SearchResults, TitleDetails, TitleSummary, TitleView};
+use pustaka_ipc::{
+    CodeTarget, Search, SearchResults, SelfCheckedOut, TitleDetails, TitleSummary, TitleView,
+};
 
 use crate::{Device, DeviceError};
 
@@ -65,8 +67,79 @@ impl Device {
         }
     }
 
-    /// Titles opened recently, newest first, from the device alone.
-    pub fn recent_titles(&self) -> Result<Vec<TitleSummary>, DeviceError> {
+    /// Where a scanned code leads: a label's title (and copy), or the title
+    /// an ISBN or a copy barcode belongs to. Online the library answers;
+    /// offline, the titles this device kept.
+    pub async fn resolve_code(&self, code: &str) -> Result<CodeTarget, DeviceError> {
+        let parsed = parse_code(code);
+        if let ScannedCode::Title { id, copy } = &parsed {
+            let view = self.title(id).await?;
+            return Ok(CodeTarget {
+                title_id: view.details.summary.id.clone(),
+                title: view.details.summary.title.clone(),
+                copy: copy.clone(),
+                from_cache: view.from_cache,
+            });
+        }
+        let server = self.server()?;
+        let query = [("code", code.trim().to_string())];
+        match self
+            .transport_ref()
+            .get_json::<TitleDetails>(&format!("{server}/v1/catalog/lookup"), &query)
+            .await
+        {
+            Ok(details) => {
+                self.remember(&details)?;
+                Ok(CodeTarget {
+                    title_id: details.summary.id.clone(),
+                    title: details.summary.title.clone(),
+                    copy: match parsed {
+                        ScannedCode::Other(c) => Some(c),
+                        _ => None,
+                    },
+                    from_cache: false,
+                })
+            }
+            Err(DeviceError::Offline(e)) => {
+                let ScannedCode::Isbn(isbn) = parsed else {
+                    return Err(DeviceError::Offline(e));
+                };
+                self.kept_titles()?
+                    .into_iter()
+                    .find(|d| d.isbn.as_deref() == Some(isbn.as_str()))
+                    .map(|d| CodeTarget {
+                        title_id: d.summary.id.clone(),
+                        title: d.summary.title.clone(),
+                        copy: None,
+                        from_cache: true,
+                    })
+                    .ok_or(DeviceError::Offline(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks `copy` out to the signed-in patron (online only; the
+    /// library's rules decide), then syncs so the loan shows.
+    pub async fn self_checkout(&self, copy: &str) -> Result<SelfCheckedOut, DeviceError> {
+        let (server, token) = {
+            let inner = self.lock()?;
+            let a = inner.account()?;
+            (a.server.clone(), a.token.clone())
+        };
+        let out: SelfCheckedOut = self
+            .transport_ref()
+            .post_json_as(
+                &format!("{server}/v1/self-checkout"),
+                &token,
+                &serde_json::json!({ "copy": copy }),
+            )
+            .await?;
+        self.kick();
+        Ok(out)
+    }
+
+    fn kept_titles(&self) -> Result<Vec<TitleDetails>, DeviceError> {
         let ids: Vec<String> = match self.local_get("recent")? {
             Some(json) => serde_json::from_str(&json).unwrap_or_default(),
             None => vec![],
@@ -76,10 +149,15 @@ impl Device {
             if let Some(json) = self.local_get(&format!("title:{id}"))?
                 && let Ok(d) = serde_json::from_str::<TitleDetails>(&json)
             {
-                out.push(d.summary);
+                out.push(d);
             }
         }
         Ok(out)
+    }
+
+    /// Titles opened recently, newest first, from the device alone.
+    pub fn recent_titles(&self) -> Result<Vec<TitleSummary>, DeviceError> {
+        Ok(self.kept_titles()?.into_iter().map(|d| d.summary).collect())
     }
 
     fn remember(&self, d: &TitleDetails) -> Result<(), DeviceError> {
@@ -96,6 +174,49 @@ impl Device {
     }
 }
 
+/// What a scanned text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScannedCode {
+    /// A label's link: `pustaka://title/<id>[?copy=<barcode>]` or the
+    /// library's `https://…/pustaka/title/<id>[?copy=…]`.
+    Title { id: String, copy: Option<String> },
+    /// An ISBN-13 (EAN-13 starting 978 or 979).
+    Isbn(String),
+    /// Anything else: a copy's barcode, perhaps.
+    Other(String),
+}
+
+pub fn parse_code(code: &str) -> ScannedCode {
+    let code = code.trim();
+    let rest = code.strip_prefix("pustaka://title/").or_else(|| {
+        (code.starts_with("https://") || code.starts_with("http://"))
+            .then(|| code.split_once("/pustaka/title/").map(|(_, r)| r))
+            .flatten()
+    });
+    if let Some(rest) = rest {
+        let (id, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let id = id.trim_end_matches('/');
+        let copy = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("copy="))
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        if !id.is_empty() && !id.contains('/') {
+            return ScannedCode::Title {
+                id: id.to_string(),
+                copy,
+            };
+        }
+    }
+    if code.len() == 13
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && (code.starts_with("978") || code.starts_with("979"))
+    {
+        return ScannedCode::Isbn(code.to_string());
+    }
+    ScannedCode::Other(code.to_string())
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -105,4 +226,36 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanned_texts() {
+        assert_eq!(
+            parse_code("pustaka://title/T2?copy=C2b"),
+            ScannedCode::Title {
+                id: "T2".into(),
+                copy: Some("C2b".into())
+            }
+        );
+        assert_eq!(
+            parse_code("https://perpus.example.id/pustaka/title/T2"),
+            ScannedCode::Title {
+                id: "T2".into(),
+                copy: None
+            }
+        );
+        assert_eq!(
+            parse_code("9789794339657"),
+            ScannedCode::Isbn("9789794339657".into())
+        );
+        assert_eq!(parse_code("C1"), ScannedCode::Other("C1".into()));
+        assert_eq!(
+            parse_code("pustaka://title/a/b"),
+            ScannedCode::Other("pustaka://title/a/b".into())
+        );
+    }
 }

@@ -8,7 +8,7 @@
 //! shell and the command-line device are thin layers over [`Device`].
 
 mod card;
-mod catalog;
+pub mod catalog;
 pub mod ics;
 pub mod notify;
 pub mod reminders;

@@ -132,6 +132,25 @@ impl Transport {
         json_reply(resp).await
     }
 
+    /// A JSON request on the patron's behalf that changes something.
+    pub async fn post_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, DeviceError> {
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(offline)?;
+        json_reply(resp).await
+    }
+
     pub async fn logout(&self, server: &str, token: &str) -> Result<(), DeviceError> {
         let resp = self
             .http

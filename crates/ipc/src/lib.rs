@@ -188,6 +188,63 @@ command!(
     OpenOnline = "open_online" -> () { url: String }
 );
 
+command!(
+    /// One camera frame, grayscale (one byte per pixel, row by row), as
+    /// base64: the shelf scanner's live view. `number` counts frames, so
+    /// each tries one more form of the picture when the plain one fails.
+    ScanFrame = "scan_frame" -> Scanned { width: u32, height: u32, gray: String, number: u64 }
+);
+command!(
+    /// A picture file's bytes (a photo taken or picked), as base64.
+    ScanPicture = "scan_picture" -> Scanned { bytes: String }
+);
+command!(
+    /// What a scanned code points at: a title (from the library, or from
+    /// this device when offline), and the copy when it is a copy's label.
+    ResolveCode = "resolve_code" -> CodeTarget { code: String }
+);
+command!(
+    /// Checks a copy out to the signed-in patron, standing at the shelf
+    /// with it (needs the network; the library may refuse, with a reason).
+    SelfCheckout = "self_checkout" -> SelfCheckedOut { copy: String }
+);
+command!(
+    /// The membership card's code signed by the library (kept on the device
+    /// so it shows offline), if one was ever fetched.
+    GetCardCode = "get_card_code" -> Option<String> {}
+);
+
+/// Codes read from a picture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scanned {
+    pub codes: Vec<ScannedCode>,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScannedCode {
+    /// `qr` or `ean13`.
+    pub format: String,
+    pub text: String,
+}
+
+/// Where a scanned code leads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeTarget {
+    pub title_id: String,
+    pub title: String,
+    /// The copy's barcode, when the code was on a copy's label.
+    pub copy: Option<String>,
+    /// Answered from this device's kept titles (offline).
+    pub from_cache: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfCheckedOut {
+    pub copy: String,
+    pub due: NaiveDate,
+}
+
 /// A title page: details plus where they came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TitleView {

@@ -101,6 +101,21 @@ pub fn load(path: &Path) -> Result<GrayImage, ScanError> {
     })
 }
 
+/// A picture's bytes (a photo taken or picked in the app) as grayscale.
+pub fn decode(bytes: &[u8]) -> Result<GrayImage, ScanError> {
+    decode_picture(bytes).map_err(|e| match e {
+        PictureError::Unreadable(reason) => ScanError::Unreadable {
+            path: "the picture".into(),
+            reason,
+        },
+        PictureError::TooLarge(width, height) => ScanError::TooLarge {
+            path: "the picture".into(),
+            width,
+            height,
+        },
+    })
+}
+
 enum PictureError {
     Unreadable(String),
     TooLarge(u32, u32),
