@@ -54,7 +54,12 @@ pub fn due_mails(
                 key,
                 card: card.clone(),
                 to: to.clone(),
-                subject: message(lang, &format!("reminder-{kind}-title"), args),
+                subject: match (kind, args.iter().find(|(k, _)| *k == "days")) {
+                    ("due-soon", Some((_, "1"))) => {
+                        message(lang, "reminder-due-tomorrow-title", args)
+                    }
+                    _ => message(lang, &format!("reminder-{kind}-title"), args),
+                },
                 body: format!(
                     "{greeting}\n\n{}\n\n{footer}\n",
                     message(lang, &format!("reminder-{kind}-body"), args)

@@ -317,6 +317,32 @@ const SCREENS: [(&str, &str, &str); 7] = [
     ("settings", "#nav-settings", ".screen.settings"),
 ];
 
+/// A demo copy's shelf label as `pustaka-sync labels` prints it, rendered
+/// to PNG by librsvg as a phone would photograph the printed sheet.
+fn shelf_label_png() -> anyhow::Result<String> {
+    use pustaka_sync::labels::{Label, payload, svg_pages};
+    let dir = std::env::temp_dir().join("pustaka-e2e-label");
+    std::fs::create_dir_all(&dir)?;
+    let label = Label {
+        payload: payload(None, "T0001", Some("B00011")),
+        title: "Bumi Manusia".into(),
+        call_number: "899.221 TOE b".into(),
+        branch: "Perpustakaan Pusat".into(),
+    };
+    let svg = dir.join("label.svg");
+    let png = dir.join("label.png");
+    let page = svg_pages(&[label])?.into_iter().next().context("a page")?;
+    std::fs::write(&svg, page)?;
+    let status = Command::new("rsvg-convert")
+        .args(["--dpi-x", "150", "--dpi-y", "150", "-b", "white", "-o"])
+        .arg(&png)
+        .arg(&svg)
+        .status()
+        .context("rsvg-convert (librsvg2-bin)")?;
+    anyhow::ensure!(status.success(), "rsvg-convert failed: {status}");
+    Ok(png.display().to_string())
+}
+
 impl Journey {
     async fn visit(&self, nav: &str, ready: &str) -> anyhow::Result<()> {
         self.s.click(nav).await?;
@@ -418,6 +444,15 @@ impl Journey {
             self.audit(&format!("{lang}/{name}")).await?;
             self.shot(&format!("{lang}-{name}")).await?;
         }
+        // The shelf scanner, fed a photo of a copy's label (the webview
+        // has no camera here): pustaka-scan reads it in Rust and the label
+        // opens its title, with self-checkout offered.
+        self.visit("#nav-scan", ".screen.scan-screen").await?;
+        let label = shelf_label_png()?;
+        self.s.upload("#scan-file", &label).await?;
+        self.s.wait_for("#scan-result .scan-title", LONG).await?;
+        self.audit(&format!("{lang}/scan")).await?;
+        self.shot(&format!("{lang}-scan")).await?;
         // A title page.
         self.visit("#nav-catalogue", ".screen.catalogue").await?;
         self.s.type_into("#search-q", "pramoedya").await?;

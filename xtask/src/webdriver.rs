@@ -170,6 +170,18 @@ impl Session {
         Ok(())
     }
 
+    /// Chooses a file in an `<input type=file>` (WebDriver sends its path).
+    pub async fn upload(&self, css: &str, path: &str) -> anyhow::Result<()> {
+        let e = self.wait_for(css, Duration::from_secs(20)).await?;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": path })),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Sends keys to whatever has the focus (keyboard-only use).
     pub async fn keys(&self, text: &str) -> anyhow::Result<()> {
         let active = self

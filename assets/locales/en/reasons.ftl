@@ -74,6 +74,7 @@ opds-back = Back to the online catalogue
 
 # Reminders (notifications on the device; the same texts go to e-mail).
 reminder-due-soon-title = Due in { $days } days: { $title }
+reminder-due-tomorrow-title = Due tomorrow: { $title }
 reminder-due-soon-body = “{ $title }” is due on { $date }. Return or renew it in the Pustaka app.
 reminder-due-today-title = Due today: { $title }
 reminder-due-today-body = “{ $title }” is due today, { $date }. Return or renew it to avoid a fine.

@@ -74,6 +74,7 @@ opds-back = Kembali ke katalog daring
 
 # Pengingat (notifikasi di perangkat; teks yang sama dipakai untuk surel).
 reminder-due-soon-title = Jatuh tempo { $days } hari lagi: { $title }
+reminder-due-tomorrow-title = Jatuh tempo besok: { $title }
 reminder-due-soon-body = “{ $title }” jatuh tempo pada { $date }. Kembalikan atau perpanjang di aplikasi Pustaka.
 reminder-due-today-title = Jatuh tempo hari ini: { $title }
 reminder-due-today-body = “{ $title }” jatuh tempo hari ini, { $date }. Kembalikan atau perpanjang agar tidak kena denda.

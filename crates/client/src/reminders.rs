@@ -131,13 +131,21 @@ pub fn plan(
                 .map_or(day_start(due), |(_, d)| at_hour(*d, MORNING));
             let at = at_hour(*fire_day, MORNING);
             let shown_from = view.today.max(*fire_day);
-            let a = with(&args((due - shown_from).num_days().max(1)));
+            let left = (due - shown_from).num_days().max(1);
+            let a = with(&args(left));
             out.push(Reminder {
                 key: format!("due-{n}:{}:{due}", loan.copy),
                 kind: ReminderKind::DueSoon,
                 at,
                 until,
-                title: fill("reminder-due-soon-title", &a),
+                title: fill(
+                    if left == 1 {
+                        "reminder-due-tomorrow-title"
+                    } else {
+                        "reminder-due-soon-title"
+                    },
+                    &a,
+                ),
                 body: fill("reminder-due-soon-body", &a),
                 link: "pustaka://loans".into(),
             });
