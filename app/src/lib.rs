@@ -12,6 +12,7 @@ pub mod backend;
 pub mod components;
 pub mod fake;
 pub mod i18n;
+pub mod page;
 pub mod screens;
 #[cfg(target_arch = "wasm32")]
 pub mod tauri;

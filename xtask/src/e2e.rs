@@ -447,6 +447,12 @@ impl Journey {
         // The shelf scanner, fed a photo of a copy's label (the webview
         // has no camera here): pustaka-scan reads it in Rust and the label
         // opens its title, with self-checkout offered.
+        self.s
+            .exec(
+                "window.__pustakaErrors = []; window.addEventListener('error', e => window.__pustakaErrors.push(String(e.message))); window.addEventListener('unhandledrejection', e => window.__pustakaErrors.push(String(e.reason))); return true;",
+                json!([]),
+            )
+            .await?;
         self.visit("#nav-scan", ".screen.scan-screen").await?;
         let label = shelf_label_png()?;
         self.s.upload("#scan-file", &label).await?;

@@ -110,8 +110,18 @@ impl Session {
             }
             if start.elapsed() > timeout {
                 let text = self.text_of("body").await.unwrap_or_default();
+                // The UI leaves a panic's message on <body data-panic>.
+                let where_ = self
+                    .exec(
+                        "return location.href + ' ' + (document.body.dataset.panic || '(no panic)') + ' ' + (window.__pustakaErrors || []).join(' | ');",
+                        json!([]),
+                    )
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 bail!(
-                    "`{css}` did not appear within {timeout:?}; page says: {}",
+                    "`{css}` did not appear within {timeout:?}; at {where_}; page says: {}",
                     text.chars().take(600).collect::<String>()
                 );
             }

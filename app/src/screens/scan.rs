@@ -3,11 +3,12 @@
 //! code opens its title, from the library or, offline, from this device.
 //! A copy's label offers self-checkout while online.
 //!
-//! The camera and file reading are the page's (a small script run with
-//! `document::eval`, which hands frames over one at a time and waits for
-//! the answer, so frames never pile up); everything else is Rust.
+//! The camera and file reading are the page's (`app/static/scanner.js`,
+//! which hands frames over one at a time and waits for the answer, so
+//! frames never pile up); everything else is Rust.
 
 use dioxus::prelude::*;
+use futures_util::StreamExt;
 use pustaka_ipc::{
     CodeTarget, IpcError, ResolveCode, ScanFrame, ScanPicture, Scanned, ScannedCode, SelfCheckout,
 };
@@ -15,69 +16,8 @@ use serde::Deserialize;
 
 use super::ScreenHead;
 use crate::components::ErrorBox;
+use crate::page::PageScanner;
 use crate::{Notice, Route, T, use_backend, use_ctx};
-
-/// Frames at most this wide or tall (the scanner downscales further).
-const FRAME_SIDE: u32 = 960;
-
-const SCRIPT: &str = r#"
-const side = __SIDE__;
-let stream = null, n = 0;
-const video = document.getElementById('scan-video');
-const canvas = document.createElement('canvas');
-const g = canvas.getContext('2d', { willReadFrequently: true });
-function gray(w, h) {
-  const px = g.getImageData(0, 0, w, h).data;
-  const out = new Uint8Array(w * h);
-  for (let i = 0, j = 0; j < out.length; i += 4, j++)
-    out[j] = (px[i] * 299 + px[i + 1] * 587 + px[i + 2] * 114) / 1000;
-  let s = '';
-  for (let i = 0; i < out.length; i += 0x8000) s += String.fromCharCode.apply(null, out.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-const file = document.getElementById('scan-file');
-if (file) file.addEventListener('change', () => {
-  const f = file.files && file.files[0];
-  if (!f) return;
-  const r = new FileReader();
-  r.onload = () => dioxus.send({ kind: 'picture', data: String(r.result).split(',')[1] || '' });
-  r.readAsDataURL(f);
-});
-async function camera() {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    dioxus.send({ kind: 'nocamera' });
-    return;
-  }
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
-  } catch (e) {
-    dioxus.send({ kind: 'nocamera' });
-    return;
-  }
-  video.srcObject = stream;
-  await video.play();
-  while (stream) {
-    const vw = video.videoWidth, vh = video.videoHeight;
-    if (vw && vh) {
-      const k = Math.min(1, side / Math.max(vw, vh));
-      const w = Math.round(vw * k), h = Math.round(vh * k);
-      canvas.width = w; canvas.height = h;
-      g.drawImage(video, 0, 0, w, h);
-      dioxus.send({ kind: 'frame', w, h, data: gray(w, h), n: n++ });
-      const next = await dioxus.recv();
-      if (next === 'stop') break;
-    }
-    await new Promise(r => setTimeout(r, 150));
-  }
-  if (stream) stream.getTracks().forEach(t => t.stop());
-  stream = null;
-  video.srcObject = null;
-}
-while (true) {
-  const cmd = await dioxus.recv();
-  if (cmd === 'start' && !stream) camera();
-}
-"#;
 
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -112,15 +52,16 @@ pub fn Scan() -> Element {
     let mut state = use_signal(|| ScanState::Idle);
     let mut camera_on = use_signal(|| false);
     let mut no_camera = use_signal(|| false);
-    let page = use_hook(|| document::eval(&SCRIPT.replace("__SIDE__", &FRAME_SIDE.to_string())));
-
+    let page = PageScanner;
     // What the page sends: pictures and frames to read, or no camera.
     let b = backend.clone();
-    use_future(move || {
+    let reader = use_coroutine(move |mut rx: UnboundedReceiver<serde_json::Value>| {
         let b = b.clone();
-        let mut page = page;
         async move {
-            while let Ok(msg) = page.recv::<FromPage>().await {
+            while let Some(raw) = rx.next().await {
+                let Ok(msg) = serde_json::from_value::<FromPage>(raw) else {
+                    continue;
+                };
                 let scanned: Result<Scanned, IpcError> = match msg {
                     FromPage::Nocamera => {
                         no_camera.set(true);
@@ -145,14 +86,14 @@ pub fn Scan() -> Element {
                 match scanned {
                     Ok(s) if s.codes.is_empty() => {
                         if from_camera {
-                            let _ = page.send("next");
+                            page.command("next");
                         } else {
                             state.set(ScanState::Nothing);
                         }
                     }
                     Ok(s) => {
                         if from_camera {
-                            let _ = page.send("stop");
+                            page.command("stop");
                             camera_on.set(false);
                         }
                         let mut found = Vec::new();
@@ -168,7 +109,7 @@ pub fn Scan() -> Element {
                     }
                     Err(e) => {
                         if from_camera {
-                            let _ = page.send("stop");
+                            page.command("stop");
                             camera_on.set(false);
                         }
                         state.set(ScanState::Failed(e));
@@ -177,6 +118,7 @@ pub fn Scan() -> Element {
             }
         }
     });
+    use_hook(move || page.attach(move |v| reader.send(v)));
 
     let b = backend.clone();
     rsx! {
@@ -190,9 +132,9 @@ pub fn Scan() -> Element {
                 if !*camera_on.peek() {
                     camera_on.set(true);
                     state.set(ScanState::Looking);
-                    let _ = page.send("start");
+                    page.command("start");
                 } else {
-                    let _ = page.send("stop");
+                    page.command("stop");
                     camera_on.set(false);
                     state.set(ScanState::Idle);
                 }
