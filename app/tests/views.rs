@@ -405,3 +405,40 @@ fn scanner_shows_what_it_read_and_offers_self_checkout_online() {
     );
     assert!(html.contains(r#"aria-pressed="true""#), "{html}");
 }
+
+#[test]
+fn settings_offer_email_reminders_and_the_calendar_address() {
+    let opted_in = FakeTransport::new();
+    opted_in.answer::<GetEmailReminders>(Ok(EmailReminders {
+        email: Some("siti@example.id".into()),
+        lang: Some("id".into()),
+    }));
+    opted_in.answer::<GetCalendarFeed>(Ok(Some(
+        "http://127.0.0.1:7878/v1/calendar/patron/abc.ics".into(),
+    )));
+    let html = render(opted_in, true, Lang::Id, Settings, true);
+    assert!(
+        html.contains("E-mail dikirim ke siti@example.id."),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="siti@example.id""#), "{html}");
+    assert!(html.contains(r#"id="email-stop""#), "{html}");
+    assert!(
+        html.contains(r#"value="http://127.0.0.1:7878/v1/calendar/patron/abc.ics""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"for="feed-url""#) && html.contains(r#"for="email-address""#));
+    assert!(html.contains("Buat alamat baru"), "{html}");
+
+    let offline = FakeTransport::new();
+    offline.answer::<GetEmailReminders>(Err(IpcError::new("offline", "no route")));
+    offline.answer::<GetCalendarFeed>(Ok(None));
+    let html = render(offline, false, Lang::En, Settings, true);
+    assert!(
+        html.contains("E-mail reminders can be changed when the device is online."),
+        "{html}"
+    );
+    assert!(!html.contains(r#"id="email-stop""#), "{html}");
+    assert!(!html.contains(r#"id="feed-url""#), "{html}");
+    assert!(html.contains("Make calendar address"), "{html}");
+}

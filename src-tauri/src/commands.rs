@@ -234,3 +234,38 @@ pub async fn get_card_code(shell: State<'_, Shell>, args: GetCardCode) -> Reply<
         .map_err(ipc)?
         .map(|t| t.token))
 }
+
+#[tauri::command]
+pub async fn get_email_reminders(
+    shell: State<'_, Shell>,
+    args: GetEmailReminders,
+) -> Reply<EmailReminders> {
+    let GetEmailReminders {} = args;
+    shell.device.email_reminders().await.map_err(ipc)
+}
+
+#[tauri::command]
+pub async fn set_email_reminders(
+    shell: State<'_, Shell>,
+    args: SetEmailReminders,
+) -> Reply<EmailReminders> {
+    // The e-mails are written in the app's language.
+    let lang = pustaka_domain::Lang::parse(&shell.settings().language).unwrap_or_default();
+    shell
+        .device
+        .set_email_reminders(args.email.as_deref(), lang)
+        .await
+        .map_err(ipc)
+}
+
+#[tauri::command]
+pub fn get_calendar_feed(shell: State<'_, Shell>, args: GetCalendarFeed) -> Reply<Option<String>> {
+    let GetCalendarFeed {} = args;
+    shell.device.calendar_feed().map_err(ipc)
+}
+
+#[tauri::command]
+pub async fn new_calendar_feed(shell: State<'_, Shell>, args: NewCalendarFeed) -> Reply<String> {
+    let NewCalendarFeed {} = args;
+    shell.device.new_calendar_feed().await.map_err(ipc)
+}

@@ -145,6 +145,10 @@ pub fn run() {
             commands::resolve_code,
             commands::self_checkout,
             commands::get_card_code,
+            commands::get_email_reminders,
+            commands::set_email_reminders,
+            commands::get_calendar_feed,
+            commands::new_calendar_feed,
         ])
         .setup(move |app| {
             tracing::info!("setup after_ms={}", started.elapsed().as_millis());

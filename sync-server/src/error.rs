@@ -16,6 +16,8 @@ pub enum ApiError {
     TooManyAttempts(i64),
     #[error("malformed request: {0}")]
     Malformed(String),
+    #[error("`{0}` is not an e-mail address")]
+    InvalidEmail(String),
     #[error("request body is too large")]
     TooLarge,
     #[error("not found: {0}")]
@@ -35,6 +37,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Malformed(_) => "malformed_request",
+            ApiError::InvalidEmail(_) => "invalid_email",
             ApiError::TooLarge => "body_too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::Refused(r) => r.code(),
@@ -47,7 +50,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Malformed(_) | ApiError::InvalidEmail(_) => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Refused(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,

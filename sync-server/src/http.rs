@@ -159,7 +159,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calendar/feed", post(new_patron_feed))
         .route("/v1/card", get(card_token))
         .route("/v1/self-checkout", post(self_checkout))
-        .route("/v1/account/email", axum::routing::put(set_email_reminders))
+        .route(
+            "/v1/account/email",
+            axum::routing::put(set_email_reminders).get(email_reminders),
+        )
         .route("/v1/card/public-key", get(card_public_key))
         .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
@@ -578,14 +581,25 @@ async fn events_ics(
     Ok(calendar_text(text))
 }
 
-/// A new secret address for the signed-in patron's calendar (due dates and
-/// registered events); the previous address stops working.
 #[derive(serde::Deserialize)]
 struct EmailReminders {
     /// `null` stops the e-mails.
     email: Option<String>,
     #[serde(default)]
     lang: Option<String>,
+}
+
+/// The patron's e-mail reminders: `{"email": null}` when not opted in.
+async fn email_reminders(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    let prefs = s.run(move |hub| hub.email_reminders(&card)).await?;
+    Ok(Json(match prefs {
+        Some((email, lang)) => serde_json::json!({ "email": email, "lang": lang }),
+        None => serde_json::json!({ "email": null, "lang": null }),
+    }))
 }
 
 /// Opt in to (or out of) due-date and hold-ready e-mails.
@@ -652,6 +666,8 @@ async fn card_public_key(State(s): State<AppState>) -> Result<Json<serde_json::V
     })))
 }
 
+/// A new secret address for the signed-in patron's calendar (due dates and
+/// registered events); the previous address stops working.
 async fn new_patron_feed(
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -481,6 +481,11 @@ impl Hub {
         Ok(token)
     }
 
+    /// A patron's e-mail reminders as stored: (address, language code).
+    pub fn email_reminders(&self, card: &str) -> Result<Option<(String, String)>, ApiError> {
+        Ok(self.store.email_prefs(card)?)
+    }
+
     /// A patron's e-mail reminders: an address and language to opt in,
     /// `None` to stop.
     pub fn set_email_reminders(
@@ -495,10 +500,9 @@ impl Hub {
                     !user.is_empty() && host.contains('.') && !host.contains('@')
                 });
             if !plausible {
-                return Err(ApiError::Malformed(format!(
-                    "`{}` is not an e-mail address",
-                    email.chars().take(80).collect::<String>()
-                )));
+                return Err(ApiError::InvalidEmail(
+                    email.chars().take(80).collect::<String>(),
+                ));
             }
         }
         self.store.begin()?;

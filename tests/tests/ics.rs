@@ -151,3 +151,44 @@ async fn a_patrons_secret_feed_follows_renewals_and_registrations() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The app's side of the same feed: the device asks for an address, keeps
+/// it (so the patron can copy it again offline), and a new one retires it.
+#[tokio::test]
+async fn the_device_makes_and_keeps_its_calendar_address() {
+    use pustaka_scenarios::Library;
+    let mut lib = Library::start().await;
+    lib.checkout("1001", "C1").await;
+    let siti = lib.device("1001", "siti").await;
+    assert_eq!(siti.calendar_feed().unwrap(), None);
+    let url = siti.new_calendar_feed().await.unwrap();
+    assert!(url.starts_with(&lib.url) && url.ends_with(".ics"), "{url}");
+    let body = lib.http.get(&url).send().await.unwrap();
+    assert_eq!(body.status().as_u16(), 200);
+    assert!(body.text().await.unwrap().contains("BEGIN:VCALENDAR"));
+    assert_eq!(siti.calendar_feed().unwrap().as_deref(), Some(url.as_str()));
+
+    let url2 = siti.new_calendar_feed().await.unwrap();
+    assert_ne!(url, url2);
+    assert_eq!(
+        lib.http.get(&url).send().await.unwrap().status().as_u16(),
+        404
+    );
+
+    // Offline: the kept address is still there; a new one needs the library.
+    lib.stop().await;
+    assert_eq!(
+        siti.calendar_feed().unwrap().as_deref(),
+        Some(url2.as_str())
+    );
+    let err = siti.new_calendar_feed().await.unwrap_err();
+    assert_eq!(err.code(), "offline", "{err}");
+    assert_eq!(
+        siti.calendar_feed().unwrap().as_deref(),
+        Some(url2.as_str())
+    );
+
+    // Signing out removes it with the rest of the patron's data.
+    siti.logout().await.unwrap();
+    assert_eq!(siti.calendar_feed().unwrap(), None);
+}

@@ -125,7 +125,7 @@ async fn reminders_by_email_in_each_patrons_language_once() {
     let (status, v) = opt_in(&lib, "1003", json!({"email": "not an address"})).await;
     assert_eq!(
         (status, v["code"].as_str()),
-        (400, Some("malformed_request")),
+        (400, Some("invalid_email")),
         "{v}"
     );
 
@@ -237,4 +237,42 @@ async fn an_unreachable_mail_server_loses_nothing() {
     );
     assert_eq!(send(&lib, &live).await.0, 1);
     assert_eq!(received(&smtp).len(), 1);
+}
+
+/// The app's settings screen goes through these: the device reads, sets and
+/// stops the patron's e-mail reminders; a bad address is refused with a
+/// reason and changes nothing.
+#[tokio::test]
+async fn a_device_opts_in_and_out_of_emails() {
+    use pustaka_domain::Lang;
+    let mut lib = Library::start().await;
+    let siti = lib.device("1001", "siti").await;
+    let none = siti.email_reminders().await.unwrap();
+    assert_eq!(none.email, None);
+
+    let on = siti
+        .set_email_reminders(Some(" siti@example.id "), Lang::En)
+        .await
+        .unwrap();
+    assert_eq!(on.email.as_deref(), Some("siti@example.id"));
+    let read = siti.email_reminders().await.unwrap();
+    assert_eq!(read.email.as_deref(), Some("siti@example.id"));
+    assert_eq!(read.lang.as_deref(), Some("en"));
+
+    let err = siti
+        .set_email_reminders(Some("not an address"), Lang::Id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_email", "{err}");
+    assert!(err.to_string().contains("not an e-mail address"), "{err}");
+    let still = siti.email_reminders().await.unwrap();
+    assert_eq!(still.email.as_deref(), Some("siti@example.id"));
+
+    let off = siti.set_email_reminders(None, Lang::Id).await.unwrap();
+    assert_eq!(off.email, None);
+    assert_eq!(siti.email_reminders().await.unwrap().email, None);
+
+    lib.stop().await;
+    let err = siti.email_reminders().await.unwrap_err();
+    assert_eq!(err.code(), "offline", "{err}");
 }

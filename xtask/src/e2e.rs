@@ -916,6 +916,25 @@ async fn keyboard_journey(j: &mut Journey, rig: &mut Rig) -> anyhow::Result<()> 
         SHORT,
     )
     .await?;
+    // E-mail reminders and the calendar address, kept by the library.
+    j.kb("#email-address", "").await?;
+    j.s.keys("siti@example.id").await?;
+    j.s.keys(keys::ENTER).await?;
+    j.s.wait_until(
+        "e-mail reminders on",
+        "return (document.querySelector('#email-status')?.innerText || '').includes('siti@example.id') && !!document.querySelector('#email-stop');",
+        LONG,
+    )
+    .await?;
+    j.kb("#feed-new", keys::ENTER).await?;
+    j.s.wait_until(
+        "calendar address made",
+        "return /\\/v1\\/calendar\\/patron\\/[0-9a-f]{40}\\.ics$/.test(document.querySelector('#feed-url')?.value || '');",
+        LONG,
+    )
+    .await?;
+    j.audit("id/settings-links").await?;
+    j.shot("id-settings").await?;
     eprintln!("e2e: keyboard-only journey passed");
     Ok(())
 }

@@ -1,13 +1,20 @@
 use dioxus::prelude::*;
-use pustaka_ipc::{Session, SetSettings, SignOut};
+use pustaka_ipc::{
+    EmailReminders, GetCalendarFeed, GetEmailReminders, NewCalendarFeed, Session,
+    SetEmailReminders, SetSettings, SignOut,
+};
 
-use crate::components::Load;
-use crate::{Notice, T, use_backend, use_ctx};
+use crate::components::{ErrorBox, Load, Loading};
+use crate::{Notice, T, use_backend, use_ctx, use_query};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsAction {
     Language(String),
     Reminders(Vec<u32>),
+    /// Opt in to e-mails at this address, or out with `None`.
+    Email(Option<String>),
+    /// A new secret calendar address.
+    NewFeed,
     SignOut,
 }
 
@@ -22,13 +29,43 @@ pub fn Settings() -> Element {
         Some(Err(e)) => Load::Failed(e.clone()),
         None => Load::Loading,
     };
+    let email = use_query(|| GetEmailReminders {});
+    let feed = use_query(|| GetCalendarFeed {});
+    let email = Load::of(&email.read());
+    let feed = match &*feed.read() {
+        Some(Ok(url)) => url.clone(),
+        _ => None,
+    };
     rsx! {
         SettingsView {
             t: ctx.t(),
             session,
+            email,
+            feed,
             on_action: move |a: SettingsAction| {
                 let b = backend.clone();
                 spawn(async move {
+                    // Settings the library keeps: asked of the server, then
+                    // the screen reloads them.
+                    let remote = match &a {
+                        SettingsAction::Email(email) => {
+                            Some(b.call(&SetEmailReminders { email: email.clone() }).await.map(|_| "done-email"))
+                        }
+                        SettingsAction::NewFeed => {
+                            Some(b.call(&NewCalendarFeed {}).await.map(|_| "done-feed"))
+                        }
+                        _ => None,
+                    };
+                    if let Some(r) = remote {
+                        match r {
+                            Ok(done) => {
+                                ctx.notice.set(Some(Notice::Done(done)));
+                                ctx.bump();
+                            }
+                            Err(e) => ctx.notice.set(Some(Notice::Failed(e))),
+                        }
+                        return;
+                    }
                     let current = match &*ctx.session.peek() {
                         Some(Ok(s)) => s.settings.clone(),
                         _ => pustaka_ipc::Settings::default(),
@@ -49,6 +86,7 @@ pub fn Settings() -> Element {
                             ctx.session.set(Some(Ok(s)));
                             None
                         }),
+                        SettingsAction::Email(_) | SettingsAction::NewFeed => return,
                     };
                     match r {
                         Ok(Some(s)) => {
@@ -70,6 +108,10 @@ pub fn Settings() -> Element {
 pub fn SettingsView(
     t: T,
     session: Load<Session>,
+    /// E-mail reminders as the library has them (needs the network).
+    email: Load<EmailReminders>,
+    /// The secret calendar address this device made, if any.
+    feed: Option<String>,
     on_action: EventHandler<SettingsAction>,
 ) -> Element {
     let Load::Ready(s) = session else {
@@ -114,6 +156,25 @@ pub fn SettingsView(
                     }
                 }
             }
+            EmailSettings { t: t.clone(), email, on_action }
+            section { "aria-labelledby": "h-feed",
+                h2 { id: "h-feed", {t.t("settings-feed")} }
+                p { class: "muted", id: "feed-hint", {t.t("settings-feed-hint")} }
+                if let Some(url) = feed.clone() {
+                    label { r#for: "feed-url", {t.t("settings-feed-url")} }
+                    input {
+                        id: "feed-url",
+                        r#type: "url",
+                        readonly: true,
+                        value: "{url}",
+                        "aria-describedby": "feed-hint",
+                    }
+                    p { class: "muted", {t.t("settings-feed-renew-hint")} }
+                }
+                button { id: "feed-new", onclick: move |_| on_action.call(SettingsAction::NewFeed),
+                    {if feed.is_some() { t.t("settings-feed-renew") } else { t.t("settings-feed-create") }}
+                }
+            }
             section { "aria-labelledby": "h-account",
                 h2 { id: "h-account", {t.t("settings-account")} }
                 dl { class: "facts",
@@ -128,6 +189,67 @@ pub fn SettingsView(
                 button { id: "sign-out", class: "danger", onclick: move |_| on_action.call(SettingsAction::SignOut),
                     {t.t("settings-sign-out")}
                 }
+            }
+        }
+    }
+}
+
+#[component]
+fn EmailSettings(
+    t: T,
+    email: Load<EmailReminders>,
+    on_action: EventHandler<SettingsAction>,
+) -> Element {
+    let current = match &email {
+        Load::Ready(r) => r.email.clone(),
+        _ => None,
+    };
+    let mut address = use_signal(|| current.clone().unwrap_or_default());
+    // The library's answer arrives after the first render.
+    use_effect(use_reactive!(
+        |current| address.set(current.unwrap_or_default())
+    ));
+    rsx! {
+        section { "aria-labelledby": "h-email",
+            h2 { id: "h-email", {t.t("settings-email")} }
+            p { class: "muted", id: "email-hint", {t.t("settings-email-hint")} }
+            match email {
+                Load::Loading => rsx! { Loading { t: t.clone() } },
+                Load::Failed(e) if e.code == "offline" => rsx! {
+                    p { class: "muted", id: "email-offline", {t.t("settings-email-offline")} }
+                },
+                Load::Failed(e) => rsx! { ErrorBox { t: t.clone(), error: e } },
+                Load::Ready(r) => rsx! {
+                    p { id: "email-status",
+                        {match &r.email {
+                            Some(a) => t.ta("settings-email-on", &[("email", a.clone())]),
+                            None => t.t("settings-email-off"),
+                        }}
+                    }
+                    form {
+                        class: "inline-form",
+                        onsubmit: move |e| {
+                            e.prevent_default();
+                            on_action.call(SettingsAction::Email(Some(address().trim().to_string())));
+                        },
+                        label { r#for: "email-address", {t.t("settings-email-address")} }
+                        input {
+                            id: "email-address",
+                            r#type: "email",
+                            required: true,
+                            autocomplete: "email",
+                            "aria-describedby": "email-hint",
+                            value: "{address}",
+                            oninput: move |e| address.set(e.value()),
+                        }
+                        button { id: "email-save", r#type: "submit", class: "primary", {t.t("settings-email-save")} }
+                    }
+                    if r.email.is_some() {
+                        button { id: "email-stop", onclick: move |_| on_action.call(SettingsAction::Email(None)),
+                            {t.t("settings-email-stop")}
+                        }
+                    }
+                },
             }
         }
     }

@@ -28,6 +28,7 @@ not_holdable = This title has no copies that can be reserved.
 hold_captured = The copy is already set aside for you, so this hold can no longer change.
 pickup_change_refused = The copy is already waiting or on its way, so the pickup branch cannot change.
 invalid_date = That date is not allowed.
+invalid_email = That is not an e-mail address.
 not_suspended = This hold is not suspended.
 already_suspended = This hold is already suspended.
 unknown_loan = This loan is not on your account (it may have been returned).

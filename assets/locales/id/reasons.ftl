@@ -28,6 +28,7 @@ not_holdable = Judul ini tidak memiliki eksemplar yang dapat dipesan.
 hold_captured = Eksemplar sudah disisihkan untuk Anda, jadi pemesanan ini tidak dapat diubah lagi.
 pickup_change_refused = Eksemplar sudah menunggu atau sedang dikirim, jadi cabang pengambilan tidak dapat diubah.
 invalid_date = Tanggal itu tidak diperbolehkan.
+invalid_email = Itu bukan alamat e-mail.
 not_suspended = Pemesanan ini tidak sedang ditangguhkan.
 already_suspended = Pemesanan ini sudah ditangguhkan.
 unknown_loan = Pinjaman ini tidak ada di akun Anda (mungkin sudah dikembalikan).

@@ -34,11 +34,7 @@ impl Device {
 
     /// Fetches a freshly signed code from the library and keeps it.
     pub async fn refresh_card_token(&self) -> Result<CardToken, DeviceError> {
-        let (server, token) = {
-            let inner = self.lock()?;
-            let a = inner.account()?;
-            (a.server.clone(), a.token.clone())
-        };
+        let (server, token) = self.server_and_token()?;
         let reply: Reply = self
             .transport_ref()
             .get_json_as(&format!("{server}/v1/card"), &token)

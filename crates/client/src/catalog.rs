@@ -122,11 +122,7 @@ impl Device {
     /// Checks `copy` out to the signed-in patron (online only; the
     /// library's rules decide), then syncs so the loan shows.
     pub async fn self_checkout(&self, copy: &str) -> Result<SelfCheckedOut, DeviceError> {
-        let (server, token) = {
-            let inner = self.lock()?;
-            let a = inner.account()?;
-            (a.server.clone(), a.token.clone())
-        };
+        let (server, token) = self.server_and_token()?;
         let out: SelfCheckedOut = self
             .transport_ref()
             .post_json_as(

@@ -7,6 +7,7 @@
 //! sync loop with backoff that follows the server's live poke. The Tauri
 //! shell and the command-line device are thin layers over [`Device`].
 
+mod account;
 mod card;
 pub mod catalog;
 pub mod ics;

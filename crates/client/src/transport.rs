@@ -139,9 +139,31 @@ impl Transport {
         token: &str,
         body: &serde_json::Value,
     ) -> Result<T, DeviceError> {
+        self.send_json_as(reqwest::Method::POST, url, token, body)
+            .await
+    }
+
+    /// A JSON request on the patron's behalf that replaces a setting.
+    pub async fn put_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, DeviceError> {
+        self.send_json_as(reqwest::Method::PUT, url, token, body)
+            .await
+    }
+
+    async fn send_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, DeviceError> {
         let resp = self
             .http
-            .post(url)
+            .request(method, url)
             .bearer_auth(token)
             .json(body)
             .timeout(Duration::from_secs(15))

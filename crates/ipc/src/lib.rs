@@ -214,6 +214,33 @@ command!(
     GetCardCode = "get_card_code" -> Option<String> {}
 );
 
+/// The patron's due-date and hold-ready e-mails, as the library keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EmailReminders {
+    /// `None`: no e-mails.
+    pub email: Option<String>,
+    /// The language the e-mails are written in (`id` or `en`).
+    pub lang: Option<String>,
+}
+
+command!(
+    /// The patron's e-mail reminders (asks the library; needs the network).
+    GetEmailReminders = "get_email_reminders" -> EmailReminders {}
+);
+command!(
+    /// Opts in to e-mail reminders at `email` (in the app's language), or
+    /// out with `None`.
+    SetEmailReminders = "set_email_reminders" -> EmailReminders { email: Option<String> }
+);
+command!(
+    /// The patron's secret calendar address, if this device made one.
+    GetCalendarFeed = "get_calendar_feed" -> Option<String> {}
+);
+command!(
+    /// A new secret calendar address; the old one stops working.
+    NewCalendarFeed = "new_calendar_feed" -> String {}
+);
+
 /// Codes read from a picture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scanned {

@@ -209,6 +209,8 @@ pub trait Storage: Send {
     /// A patron's e-mail reminders: `Some((address, language))` to opt in,
     /// `None` to stop.
     fn set_email_prefs(&mut self, card: &str, prefs: Option<(&str, &str)>) -> StoreResult<()>;
+    /// The patron's e-mail reminders: `(address, language)` when opted in.
+    fn email_prefs(&self, card: &str) -> StoreResult<Option<(String, String)>>;
     /// (card, address, language) of every patron who opted in.
     fn email_subscribers(&self) -> StoreResult<Vec<(String, String, String)>>;
     fn email_sent(&self, key: &str) -> StoreResult<bool>;

@@ -445,6 +445,14 @@ impl Storage for SqliteStorage {
         .map(|_| ())
     }
 
+    fn email_prefs(&self, card: &str) -> StoreResult<Option<(String, String)>> {
+        self.one(
+            "SELECT email, lang FROM email_prefs WHERE card = ?1",
+            [card],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     fn email_subscribers(&self) -> StoreResult<Vec<(String, String, String)>> {
         self.many(
             "SELECT card, email, lang FROM email_prefs ORDER BY card",
