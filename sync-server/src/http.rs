@@ -115,7 +115,7 @@ fn spawn_sync_writer(
                 jobs.into_iter().map(|j| ((j.card, j.req), j.reply)).unzip();
             let n = reqs.len();
             let (results, changed) = match hub.lock() {
-                Ok(mut h) => h.sync_batch(reqs),
+                Ok(mut h) => contained_batch(&mut h, reqs),
                 Err(_) => (
                     (0..n)
                         .map(|_| Err(ApiError::Internal("hub lock poisoned".into())))
@@ -132,6 +132,42 @@ fn spawn_sync_writer(
         }
     });
     tx
+}
+
+/// A batch with every panic contained: a bug reachable from one device's
+/// bytes (like automerge's Bloom-filter division by zero, now refused on
+/// decoding) must not poison the hub and stop sync for every patron. The
+/// transaction is rolled back, then the requests run one by one so only the
+/// one that panics fails.
+fn contained_batch(
+    hub: &mut Hub,
+    reqs: Vec<(String, wire::SyncRequest)>,
+) -> (Vec<Result<wire::SyncResponse, ApiError>>, Vec<String>) {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let failed = || ApiError::Internal("this sync request could not be processed".into());
+    let n = reqs.len();
+    if let Ok(r) = catch_unwind(AssertUnwindSafe(|| hub.sync_batch(reqs.clone()))) {
+        return r;
+    }
+    hub.recover_from_panic();
+    tracing::error!("a sync batch of {n} panicked; retrying its requests one by one");
+    let mut results = Vec::with_capacity(n);
+    let mut changed = vec![];
+    for req in reqs {
+        let card = req.0.clone();
+        match catch_unwind(AssertUnwindSafe(|| hub.sync_batch(vec![req]))) {
+            Ok((mut r, c)) => {
+                results.push(r.pop().unwrap_or_else(|| Err(failed())));
+                changed.extend(c);
+            }
+            Err(_) => {
+                hub.recover_from_panic();
+                tracing::error!("a sync request from card {card} panicked; refused");
+                results.push(Err(failed()));
+            }
+        }
+    }
+    (results, changed)
 }
 
 pub fn router(state: AppState) -> Router {

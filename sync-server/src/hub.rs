@@ -249,9 +249,15 @@ impl Hub {
             let changed = self.save_dirty()?;
             Ok((r, changed))
         });
+        // Received and applied, not yet durable.
+        if result.is_ok() {
+            pustaka_crashpoint::hit("server_before_commit");
+        }
         match result {
             Ok((r, changed)) => match self.store.commit() {
                 Ok(()) => {
+                    // Durable, and no device told yet.
+                    pustaka_crashpoint::hit("server_after_commit");
                     for (id, d) in std::mem::take(&mut self.dirty) {
                         self.cache.put(id, d);
                     }
@@ -267,6 +273,12 @@ impl Hub {
                 Err(e)
             }
         }
+    }
+
+    /// After a panic inside a transaction: roll it back and drop the
+    /// in-memory documents it touched, as if it never ran.
+    pub fn recover_from_panic(&mut self) {
+        self.abort();
     }
 
     fn abort(&mut self) {

@@ -552,3 +552,44 @@ async fn catalogue_search_details_and_lookup_show_live_availability() {
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "not_found");
 }
+
+/// Found by the fuzzer (`cargo xtask fuzz sync_message`): a summary whose
+/// Bloom filter has entries but no bits made automerge divide by zero while
+/// the server built its reply. The message is refused, the server keeps
+/// serving, and the patron's devices go on syncing.
+#[tokio::test]
+async fn a_poisoned_bloom_filter_cannot_take_the_server_down() {
+    let lib = Library::start().await;
+    lib.checkout("1001", "C1").await;
+    let siti = lib.device("1001", "siti").await;
+    siti.register_event("E1").unwrap();
+    siti.sync_once().await.unwrap();
+    let (_, login) = lib.login_raw("1001", &patron_pin("1001")).await;
+    let token = login["token"].as_str().unwrap();
+    let poisoned = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/sync_message/bloom-zero-bits-per-entry.bin"),
+    )
+    .unwrap();
+    let req = wire::SyncRequest {
+        device: "probe".into(),
+        docs: vec![wire::DocMessage {
+            doc: login["directory"]["intents"].as_str().unwrap().into(),
+            message: Some(poisoned),
+        }],
+    };
+    for _ in 0..3 {
+        let (s, bytes) = lib.post_sync(token, wire::encode(&req)).await;
+        assert_eq!(s, 200);
+        let resp = wire::decode_response(&bytes).unwrap();
+        assert_eq!(
+            resp.docs[0].error.as_ref().map(|e| e.code.as_str()),
+            Some("bad_message")
+        );
+    }
+    siti.request_unchecked(pustaka_replica::intent::IntentKind::RenewAll)
+        .unwrap();
+    siti.sync_once().await.unwrap();
+    assert!(siti.view().unwrap().pending.is_empty());
+    assert_eq!(siti.circ().unwrap().unwrap().outcomes.len(), 2);
+}

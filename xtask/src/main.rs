@@ -9,6 +9,7 @@
 mod bench;
 mod catalog;
 mod e2e;
+mod fuzz;
 mod pyenv;
 mod startup;
 mod webdriver;
@@ -17,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn run(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ {cmd} {}", args.join(" "));
     let status = Command::new(cmd)
         .args(args)
@@ -263,6 +264,7 @@ fn main() -> anyhow::Result<()> {
             e2e::build()?;
             tokio::runtime::Runtime::new()?.block_on(e2e::run())
         }
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["bench", "sync"] => bench::sync(),
         ["bench", "catalog"] => catalog::run(),
         ["bench", "scan"] => bench_scan("../shared/data/qr-photos"),
@@ -285,7 +287,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | demo | ui | e2e | pyenv | bench sync | bench startup | bench catalog | bench scan [DIR]"
+                "usage: cargo xtask ci | demo | ui | e2e | pyenv | fuzz [SECONDS] [TARGET...] | bench sync | bench startup | bench catalog | bench scan [DIR]"
             );
             std::process::exit(2);
         }

@@ -198,6 +198,9 @@ impl Store {
     }
 
     pub fn commit(&self) -> Result<(), DeviceError> {
+        // In the middle of the device's transaction (an intent being
+        // recorded, a sync reply being applied).
+        pustaka_crashpoint::hit("device_before_commit");
         self.conn.execute_batch("COMMIT").map_err(db)
     }
 

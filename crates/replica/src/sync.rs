@@ -2,7 +2,7 @@
 //! sees anything a patron sent.
 
 use automerge::AutoCommit;
-use automerge::sync::{Message, State, SyncDoc};
+use automerge::sync::{BloomFilter, Message, State, SyncDoc};
 
 use crate::ReplicaError;
 
@@ -41,7 +41,58 @@ pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<Message, ReplicaE
             limits.max_changes_per_message
         )));
     }
+    if msg.have.len() > MAX_HAVES {
+        return Err(ReplicaError::Limit(format!(
+            "{} summaries in one message, the limit is {MAX_HAVES}",
+            msg.have.len()
+        )));
+    }
+    for have in &msg.have {
+        check_bloom(&have.bloom).map_err(ReplicaError::Decode)?;
+    }
     Ok(msg)
+}
+
+/// A peer sends one summary per sync; a few cover reconnects.
+const MAX_HAVES: usize = 16;
+/// automerge's own filters use 7 probes.
+const MAX_BLOOM_PROBES: u64 = 64;
+
+/// automerge (0.12) trusts the parameters of a peer's Bloom filter: zero
+/// bits per entry makes the next `generate` panic (a remainder by zero,
+/// found by `cargo xtask fuzz sync_message`), and a huge probe count makes
+/// it allocate gigabytes. Such filters are refused before automerge uses
+/// them.
+fn check_bloom(bloom: &BloomFilter) -> Result<(), String> {
+    let bytes = bloom.to_bytes();
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut rest = bytes.as_slice();
+    let _entries = leb128_u32(&mut rest)?;
+    let _bits_per_entry = leb128_u32(&mut rest)?;
+    let probes = leb128_u32(&mut rest)?;
+    if rest.is_empty() {
+        return Err("a Bloom filter with entries but no bits".into());
+    }
+    if probes > MAX_BLOOM_PROBES {
+        return Err(format!(
+            "a Bloom filter with {probes} probes (at most {MAX_BLOOM_PROBES})"
+        ));
+    }
+    Ok(())
+}
+
+fn leb128_u32(input: &mut &[u8]) -> Result<u64, String> {
+    let mut value = 0u64;
+    for (i, byte) in input.iter().enumerate().take(5) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *input = &input[i + 1..];
+            return Ok(value);
+        }
+    }
+    Err("a Bloom filter with a malformed header".into())
 }
 
 /// Whether a message asks the peer for something or gives it changes,
@@ -134,6 +185,34 @@ pub fn load(bytes: &[u8], limits: &Limits) -> Result<AutoCommit, ReplicaError> {
 mod tests {
     use super::*;
     use automerge::{ROOT, ReadDoc, transaction::Transactable};
+
+    /// Found by the fuzzer: a summary whose Bloom filter has entries and
+    /// zero bits made automerge panic when the reply was generated. It is
+    /// now refused on decoding, and the document is untouched.
+    #[test]
+    fn a_poisoned_bloom_filter_is_refused_before_automerge_uses_it() {
+        let bytes =
+            include_bytes!("../../../fuzz/regressions/sync_message/bloom-zero-bits-per-entry.bin");
+        let err = decode_message(bytes, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("Bloom filter"), "{err}");
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "k", "v").unwrap();
+        let heads = doc.get_heads();
+        let mut state = State::new();
+        assert!(receive(&mut doc, &mut state, bytes, &Limits::default()).is_err());
+        assert_eq!(doc.get_heads(), heads);
+        // An honest peer's summary still passes.
+        let mut peer = AutoCommit::new();
+        peer.put(ROOT, "x", 1).unwrap();
+        let mut ps = State::new();
+        let first = generate(&mut peer, &mut ps).unwrap();
+        receive(&mut doc, &mut state, &first, &Limits::default()).unwrap();
+        let reply = generate(&mut doc, &mut state).unwrap();
+        receive(&mut peer, &mut ps, &reply, &Limits::default()).unwrap();
+        let again = generate(&mut peer, &mut ps).unwrap();
+        assert!(!Message::decode(&again).unwrap().have.is_empty());
+        decode_message(&again, &Limits::default()).unwrap();
+    }
 
     fn until_quiet(
         server: &mut AutoCommit,
