@@ -162,6 +162,11 @@ pub fn restore_state(bytes: Option<&[u8]>, read_only: bool) -> Result<State, Rep
         Some(b) => State::decode(b).map_err(|e| ReplicaError::Decode(e.to_string()))?,
         None => State::new(),
     };
+    // automerge encodes heads assuming they are sorted (a debug assertion,
+    // found by `cargo xtask fuzz sync_state`); a damaged stored state must
+    // not carry unsorted ones into a message.
+    state.shared_heads.sort_unstable();
+    state.shared_heads.dedup();
     state.set_read_only(read_only);
     Ok(state)
 }
