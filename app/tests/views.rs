@@ -313,21 +313,27 @@ fn online_titles_link_out_and_misspelt_searches_offer_a_spelling() {
     );
 }
 
+/// A copy's label as the scanner reports it, opened from the library or
+/// (offline) from the device's kept titles.
+fn copy_label(from_cache: bool) -> (ScannedCode, Result<CodeTarget, IpcError>) {
+    (
+        ScannedCode {
+            format: "qr".into(),
+            text: "pustaka://title/T0001?copy=C0001".into(),
+        },
+        Ok(CodeTarget {
+            title_id: "T0001".into(),
+            title: "Bumi Manusia".into(),
+            copy: Some("C0001".into()),
+            from_cache,
+        }),
+    )
+}
+
 fn ScanFoundScreen() -> Element {
     let t = T::new(Lang::Id);
     let found = vec![
-        (
-            ScannedCode {
-                format: "qr".into(),
-                text: "pustaka://title/T0001?copy=C0001".into(),
-            },
-            Ok(CodeTarget {
-                title_id: "T0001".into(),
-                title: "Bumi Manusia".into(),
-                copy: Some("C0001".into()),
-                from_cache: false,
-            }),
-        ),
+        copy_label(false),
         (
             ScannedCode {
                 format: "ean13".into(),
@@ -351,18 +357,7 @@ fn ScanFoundScreen() -> Element {
 
 fn ScanOfflineScreen() -> Element {
     let t = T::new(Lang::En);
-    let found = vec![(
-        ScannedCode {
-            format: "qr".into(),
-            text: "pustaka://title/T0001?copy=C0001".into(),
-        },
-        Ok(CodeTarget {
-            title_id: "T0001".into(),
-            title: "Bumi Manusia".into(),
-            copy: Some("C0001".into()),
-            from_cache: true,
-        }),
-    )];
+    let found = vec![copy_label(true)];
     rsx! {
         screens::scan::ScanView {
             t,

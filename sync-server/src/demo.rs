@@ -79,8 +79,9 @@ const NAMES: &[&str] = &[
     "Oktaviani Lim",
 ];
 
-/// A small deterministic generator, so every demo library is the same.
-struct Rng(u64);
+/// A small deterministic generator (xorshift), so every demo library is the
+/// same; also drives the crash test's choices. The seed must not be zero.
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -90,7 +91,8 @@ impl Rng {
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
 }

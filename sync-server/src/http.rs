@@ -115,7 +115,7 @@ fn spawn_sync_writer(
                 jobs.into_iter().map(|j| ((j.card, j.req), j.reply)).unzip();
             let n = reqs.len();
             let (results, changed) = match hub.lock() {
-                Ok(mut h) => contained_batch(&mut h, reqs),
+                Ok(mut h) => contained_batch(&mut h, &reqs),
                 Err(_) => (
                     (0..n)
                         .map(|_| Err(ApiError::Internal("hub lock poisoned".into())))
@@ -138,32 +138,36 @@ fn spawn_sync_writer(
 /// bytes (like automerge's Bloom-filter division by zero, now refused on
 /// decoding) must not poison the hub and stop sync for every patron. The
 /// transaction is rolled back, then the requests run one by one so only the
-/// one that panics fails.
+/// one that panics fails. The requests are borrowed, so the common path
+/// copies nothing.
 fn contained_batch(
     hub: &mut Hub,
-    reqs: Vec<(String, wire::SyncRequest)>,
+    reqs: &[(String, wire::SyncRequest)],
 ) -> (Vec<Result<wire::SyncResponse, ApiError>>, Vec<String>) {
     use std::panic::{AssertUnwindSafe, catch_unwind};
-    let failed = || ApiError::Internal("this sync request could not be processed".into());
-    let n = reqs.len();
-    if let Ok(r) = catch_unwind(AssertUnwindSafe(|| hub.sync_batch(reqs.clone()))) {
+    if let Ok(r) = catch_unwind(AssertUnwindSafe(|| hub.sync_batch(reqs))) {
         return r;
     }
     hub.recover_from_panic();
-    tracing::error!("a sync batch of {n} panicked; retrying its requests one by one");
-    let mut results = Vec::with_capacity(n);
+    tracing::error!(
+        "a sync batch of {} panicked; retrying its requests one by one",
+        reqs.len()
+    );
+    let mut results = Vec::with_capacity(reqs.len());
     let mut changed = vec![];
     for req in reqs {
-        let card = req.0.clone();
-        match catch_unwind(AssertUnwindSafe(|| hub.sync_batch(vec![req]))) {
-            Ok((mut r, c)) => {
-                results.push(r.pop().unwrap_or_else(|| Err(failed())));
+        let one = std::slice::from_ref(req);
+        match catch_unwind(AssertUnwindSafe(|| hub.sync_batch(one))) {
+            Ok((r, c)) => {
+                results.extend(r);
                 changed.extend(c);
             }
             Err(_) => {
                 hub.recover_from_panic();
-                tracing::error!("a sync request from card {card} panicked; refused");
-                results.push(Err(failed()));
+                tracing::error!("a sync request from card {} panicked; refused", req.0);
+                results.push(Err(ApiError::Internal(
+                    "this sync request could not be processed".into(),
+                )));
             }
         }
     }
@@ -625,37 +629,40 @@ struct EmailReminders {
     lang: Option<String>,
 }
 
-/// The patron's e-mail reminders: `{"email": null}` when not opted in.
+/// `{"email", "lang"}` as stored; both `null` when not opted in.
+fn email_json(prefs: Option<(String, String)>) -> Json<serde_json::Value> {
+    let (email, lang) = prefs.unzip();
+    Json(serde_json::json!({ "email": email, "lang": lang }))
+}
+
+/// The patron's e-mail reminders.
 async fn email_reminders(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (card, _) = patron(&s, &headers).await?;
-    let prefs = s.run(move |hub| hub.email_reminders(&card)).await?;
-    Ok(Json(match prefs {
-        Some((email, lang)) => serde_json::json!({ "email": email, "lang": lang }),
-        None => serde_json::json!({ "email": null, "lang": null }),
-    }))
+    Ok(email_json(
+        s.run(move |hub| hub.email_reminders(&card)).await?,
+    ))
 }
 
 /// Opt in to (or out of) due-date and hold-ready e-mails.
 async fn set_email_reminders(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<EmailReminders>,
+    b: JsonBody<EmailReminders>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (card, _) = patron(&s, &headers).await?;
-    let lang = match body.lang.as_deref() {
+    let r = body(b)?;
+    let lang = match r.lang.as_deref() {
         None => pustaka_domain::Lang::Id,
         Some(l) => pustaka_domain::Lang::parse(l)
             .ok_or_else(|| ApiError::Malformed(format!("lang `{l}`: id or en")))?,
     };
-    let email = body.email.clone();
-    s.run(move |hub| hub.set_email_reminders(&card, email.as_deref().map(|e| (e, lang))))
+    let stored = s
+        .run(move |hub| hub.set_email_reminders(&card, r.email.as_deref().map(|e| (e, lang))))
         .await?;
-    Ok(Json(
-        serde_json::json!({ "email": body.email, "lang": lang.code() }),
-    ))
+    Ok(email_json(stored))
 }
 
 #[derive(Deserialize)]

@@ -499,12 +499,14 @@ impl Hub {
     }
 
     /// A patron's e-mail reminders: an address and language to opt in,
-    /// `None` to stop.
+    /// `None` to stop. The address is trimmed and checked here, whatever
+    /// client sent it; returns what is stored now.
     pub fn set_email_reminders(
         &mut self,
         card: &str,
         prefs: Option<(&str, pustaka_domain::Lang)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let prefs = prefs.map(|(email, lang)| (email.trim(), lang.code()));
         if let Some((email, _)) = prefs {
             let plausible = email.len() <= 254
                 && !email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -518,17 +520,14 @@ impl Hub {
             }
         }
         self.store.begin()?;
-        match self
-            .store
-            .set_email_prefs(card, prefs.map(|(e, l)| (e, l.code())))
-        {
+        match self.store.set_email_prefs(card, prefs) {
             Ok(()) => self.store.commit()?,
             Err(e) => {
                 self.store.rollback();
                 return Err(e.into());
             }
         }
-        Ok(())
+        Ok(prefs.map(|(e, l)| (e.to_string(), l.to_string())))
     }
 
     /// Sends the e-mails due now (see [`crate::mail`]).
@@ -636,7 +635,7 @@ impl Hub {
         card: &str,
         req: SyncRequest,
     ) -> Result<(SyncResponse, Vec<String>), ApiError> {
-        let (mut results, changed) = self.sync_batch(vec![(card.to_string(), req)]);
+        let (mut results, changed) = self.sync_batch(&[(card.to_string(), req)]);
         match results.pop() {
             Some(Ok(r)) => Ok((r, changed)),
             Some(Err(e)) => Err(e),
@@ -650,17 +649,17 @@ impl Hub {
     /// every device retries.
     pub fn sync_batch(
         &mut self,
-        jobs: Vec<(String, SyncRequest)>,
+        jobs: &[(String, SyncRequest)],
     ) -> (Vec<Result<SyncResponse, ApiError>>, Vec<String>) {
         let n = jobs.len();
         let r = self.transaction(|hub, fx| {
             let mut out = Vec::with_capacity(n);
             for (card, req) in jobs {
-                if let Err(e) = hub.check_sync_request(&card, &req) {
+                if let Err(e) = hub.check_sync_request(card, req) {
                     out.push(Err(e));
                     continue;
                 }
-                out.push(Ok(hub.sync_in_tx(&card, req, fx)?));
+                out.push(Ok(hub.sync_in_tx(card, req, fx)?));
             }
             Ok(out)
         });
@@ -683,15 +682,15 @@ impl Hub {
     fn sync_in_tx(
         &mut self,
         card: &str,
-        req: SyncRequest,
+        req: &SyncRequest,
         fx: &mut Effects,
     ) -> Result<SyncResponse, ApiError> {
-        let device = req.device.clone();
+        let device = &req.device;
         let patron = self.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
         let mut replies: Vec<(String, Option<DocKind>, Option<WireError>)> = vec![];
         let mut states = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
-        for m in req.docs {
+        for m in &req.docs {
             if !seen.insert(m.doc.clone()) {
                 continue;
             }
@@ -703,7 +702,7 @@ impl Hub {
                 replies.push((m.doc.chars().take(64).collect(), None, Some(err)));
                 continue;
             };
-            let persisted = self.store.sync_state(&device, &m.doc)?;
+            let persisted = self.store.sync_state(device, &m.doc)?;
             let mut state = match rsync::restore_state(persisted.as_deref(), kind.server_owned()) {
                 Ok(s) => s,
                 Err(_) => rsync::restore_state(None, kind.server_owned())
@@ -725,7 +724,7 @@ impl Hub {
             }
             self.put_dirty(&m.doc, d);
             states.insert(m.doc.clone(), (state, persisted));
-            replies.push((m.doc, Some(kind), error));
+            replies.push((m.doc.clone(), Some(kind), error));
         }
         // Decide what the patron asked for, in UUIDv7 (creation) order. Only
         // entries not yet decided are read: the cached document remembers
@@ -781,7 +780,7 @@ impl Hub {
                     // not written again.
                     let encoded = rsync::persist_state(state);
                     if persisted.as_deref() != Some(encoded.as_slice()) {
-                        self.store.put_sync_state(&device, &doc, &encoded)?;
+                        self.store.put_sync_state(device, &doc, &encoded)?;
                     }
                     msg
                 }

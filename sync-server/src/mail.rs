@@ -11,7 +11,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
-use pustaka_domain::i18n::{format_date, message};
+use pustaka_domain::i18n::{due_soon_title_key, format_date, hold_ready_body_key, message};
 use pustaka_domain::{HoldStatus, Lang, Policy};
 
 use crate::storage::{Storage, StoreError};
@@ -35,34 +35,23 @@ pub fn due_mails(
     days: &[u32],
 ) -> Result<Vec<Mail>, StoreError> {
     let mut out = Vec::new();
-    let branch_name = |id: &str| {
-        policy
-            .branches
-            .iter()
-            .find(|b| b.id == id)
-            .map_or(id.to_string(), |b| b.name.clone())
-    };
+    let branch_name = |id: &str| policy.branch(id).map_or(id.to_string(), |b| b.name.clone());
     for (card, to, lang) in store.email_subscribers()? {
         let lang = Lang::parse(&lang).unwrap_or_default();
         let Some(patron) = store.patron(&card)? else {
             continue;
         };
-        let letter = |key: String, kind: &str, args: &[(&str, &str)]| {
+        let letter = |key: String, title_key: &str, body_key: &str, args: &[(&str, &str)]| {
             let greeting = message(lang, "mail-greeting", &[("name", &patron.name)]);
             let footer = message(lang, "mail-footer", &[("library", &policy.library.name)]);
             Mail {
                 key,
                 card: card.clone(),
                 to: to.clone(),
-                subject: match (kind, args.iter().find(|(k, _)| *k == "days")) {
-                    ("due-soon", Some((_, "1"))) => {
-                        message(lang, "reminder-due-tomorrow-title", args)
-                    }
-                    _ => message(lang, &format!("reminder-{kind}-title"), args),
-                },
+                subject: message(lang, title_key, args),
                 body: format!(
                     "{greeting}\n\n{}\n\n{footer}\n",
-                    message(lang, &format!("reminder-{kind}-body"), args)
+                    message(lang, body_key, args)
                 ),
             }
         };
@@ -75,17 +64,18 @@ pub fn due_mails(
                 .map(|t| t.title)
                 .unwrap_or_default();
             let left = (loan.due - today).num_days();
-            let kind = match left {
-                0 => "due-today",
-                -1 => "overdue",
-                d if d > 0 && days.contains(&(d as u32)) => "due-soon",
+            let (kind, title_key) = match left {
+                0 => ("due-today", "reminder-due-today-title"),
+                -1 => ("overdue", "reminder-overdue-title"),
+                d if d > 0 && days.contains(&(d as u32)) => ("due-soon", due_soon_title_key(d)),
                 _ => continue,
             };
             let (date, n) = (format_date(lang, loan.due), left.to_string());
             let args = [("title", title.as_str()), ("date", &date), ("days", &n)];
             out.push(letter(
                 format!("mail-{kind}-{left}:{}:{}", loan.copy, loan.due),
-                kind,
+                title_key,
+                &format!("reminder-{kind}-body"),
                 &args,
             ));
         }
@@ -104,22 +94,16 @@ pub fn due_mails(
                 ("branch", branch.as_str()),
                 ("date", date.as_deref().unwrap_or("")),
             ];
-            let mut m = letter(
+            out.push(letter(
                 format!(
                     "mail-hold-ready:{}:{}",
                     hold.id,
                     hold.pickup_by.map(|d| d.to_string()).unwrap_or_default()
                 ),
-                "hold-ready",
+                "reminder-hold-ready-title",
+                hold_ready_body_key(date.is_some()),
                 &args,
-            );
-            if date.is_none() {
-                m.body = m.body.replace(
-                    &message(lang, "reminder-hold-ready-body", &args),
-                    &message(lang, "reminder-hold-ready-body-open", &args),
-                );
-            }
-            out.push(m);
+            ));
         }
     }
     let mut fresh = Vec::new();

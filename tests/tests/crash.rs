@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use pustaka_client::{Device, SystemClock};
 use pustaka_ipc::PendingState;
 use pustaka_replica::intent::IntentKind;
+use pustaka_sync::demo::Rng;
 use pustaka_sync::storage::Storage;
 use pustaka_sync::storage::sqlite::SqliteStorage;
 
@@ -77,20 +78,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A tiny deterministic generator (xorshift): the same run every time.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 struct Server {

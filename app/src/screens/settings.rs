@@ -5,7 +5,7 @@ use pustaka_ipc::{
 };
 
 use crate::components::{ErrorBox, Load, Loading};
-use crate::{Notice, T, use_backend, use_ctx, use_query};
+use crate::{Notice, T, act, use_backend, use_ctx, use_query};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsAction {
@@ -44,28 +44,16 @@ pub fn Settings() -> Element {
             feed,
             on_action: move |a: SettingsAction| {
                 let b = backend.clone();
-                spawn(async move {
-                    // Settings the library keeps: asked of the server, then
-                    // the screen reloads them.
-                    let remote = match &a {
-                        SettingsAction::Email(email) => {
-                            Some(b.call(&SetEmailReminders { email: email.clone() }).await.map(|_| "done-email"))
-                        }
-                        SettingsAction::NewFeed => {
-                            Some(b.call(&NewCalendarFeed {}).await.map(|_| "done-feed"))
-                        }
-                        _ => None,
-                    };
-                    if let Some(r) = remote {
-                        match r {
-                            Ok(done) => {
-                                ctx.notice.set(Some(Notice::Done(done)));
-                                ctx.bump();
-                            }
-                            Err(e) => ctx.notice.set(Some(Notice::Failed(e))),
-                        }
-                        return;
+                // Settings the library keeps: asked of the server, then the
+                // screen reloads them.
+                match a {
+                    SettingsAction::Email(email) => {
+                        return act(b, ctx, SetEmailReminders { email }, "done-email");
                     }
+                    SettingsAction::NewFeed => return act(b, ctx, NewCalendarFeed {}, "done-feed"),
+                    _ => {}
+                }
+                spawn(async move {
                     let current = match &*ctx.session.peek() {
                         Some(Ok(s)) => s.settings.clone(),
                         _ => pustaka_ipc::Settings::default(),
@@ -86,6 +74,7 @@ pub fn Settings() -> Element {
                             ctx.session.set(Some(Ok(s)));
                             None
                         }),
+                        // Handled above, by `act`.
                         SettingsAction::Email(_) | SettingsAction::NewFeed => return,
                     };
                     match r {
@@ -230,7 +219,7 @@ fn EmailSettings(
                         class: "inline-form",
                         onsubmit: move |e| {
                             e.prevent_default();
-                            on_action.call(SettingsAction::Email(Some(address().trim().to_string())));
+                            on_action.call(SettingsAction::Email(Some(address())));
                         },
                         label { r#for: "email-address", {t.t("settings-email-address")} }
                         input {

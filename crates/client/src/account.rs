@@ -18,12 +18,6 @@ struct FeedReply {
 }
 
 impl Device {
-    pub(crate) fn server_and_token(&self) -> Result<(String, String), DeviceError> {
-        let inner = self.lock()?;
-        let a = inner.account()?;
-        Ok((a.server.clone(), a.token.clone()))
-    }
-
     /// The patron's e-mail reminders as the library has them.
     pub async fn email_reminders(&self) -> Result<EmailReminders, DeviceError> {
         let (server, token) = self.server_and_token()?;
@@ -33,14 +27,14 @@ impl Device {
     }
 
     /// Opts in at `email` with e-mails in `lang`, or out with `None`. The
-    /// library checks the address; a bad one is refused with a reason.
+    /// library trims and checks the address; a bad one is refused with a
+    /// reason.
     pub async fn set_email_reminders(
         &self,
         email: Option<&str>,
         lang: Lang,
     ) -> Result<EmailReminders, DeviceError> {
         let (server, token) = self.server_and_token()?;
-        let email = email.map(str::trim).filter(|e| !e.is_empty());
         self.transport_ref()
             .put_json_as(
                 &format!("{server}/v1/account/email"),

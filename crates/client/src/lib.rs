@@ -337,6 +337,14 @@ impl Device {
         self.lock()?.store.set(&format!("local:{key}"), value)
     }
 
+    /// The signed-in library's address and the session token, for a
+    /// request on the patron's behalf.
+    pub(crate) fn server_and_token(&self) -> Result<(String, String), DeviceError> {
+        let inner = self.lock()?;
+        let a = inner.account()?;
+        Ok((a.server.clone(), a.token.clone()))
+    }
+
     pub(crate) fn transport_ref(&self) -> &Transport {
         &self.transport
     }

@@ -138,14 +138,7 @@ pub fn plan(
                 kind: ReminderKind::DueSoon,
                 at,
                 until,
-                title: fill(
-                    if left == 1 {
-                        "reminder-due-tomorrow-title"
-                    } else {
-                        "reminder-due-soon-title"
-                    },
-                    &a,
-                ),
+                title: fill(pustaka_domain::i18n::due_soon_title_key(left), &a),
                 body: fill("reminder-due-soon-body", &a),
                 link: "pustaka://loans".into(),
             });
@@ -200,11 +193,7 @@ pub fn plan(
             until,
             title: text("reminder-hold-ready-title", &pairs),
             body: text(
-                if by.is_some() {
-                    "reminder-hold-ready-body"
-                } else {
-                    "reminder-hold-ready-body-open"
-                },
+                pustaka_domain::i18n::hold_ready_body_key(by.is_some()),
                 &pairs,
             ),
             link: "pustaka://holds".into(),

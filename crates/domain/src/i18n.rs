@@ -65,6 +65,26 @@ mod tests {
     }
 }
 
+/// The title of a "due in N days" reminder: "tomorrow" reads better than
+/// "in 1 day". Shared by the device's notifications and the library's
+/// e-mails.
+pub fn due_soon_title_key(days_left: i64) -> &'static str {
+    if days_left == 1 {
+        "reminder-due-tomorrow-title"
+    } else {
+        "reminder-due-soon-title"
+    }
+}
+
+/// The body of a "hold ready" reminder, with or without a pickup-by date.
+pub fn hold_ready_body_key(has_pickup_date: bool) -> &'static str {
+    if has_pickup_date {
+        "reminder-hold-ready-body"
+    } else {
+        "reminder-hold-ready-body-open"
+    }
+}
+
 /// A date as patrons read it: "1 Desember 2026" / "1 December 2026".
 pub fn format_date(lang: Lang, day: chrono::NaiveDate) -> String {
     use chrono::Datelike;
