@@ -152,10 +152,7 @@ fn scanned(out: pustaka_scan::Outcome, started: std::time::Instant) -> Scanned {
             .codes
             .into_iter()
             .map(|c| ScannedCode {
-                format: match c.format {
-                    pustaka_scan::Format::Qr => "qr".into(),
-                    pustaka_scan::Format::Ean13 => "ean13".into(),
-                },
+                format: c.format.as_str().into(),
                 text: c.text,
             })
             .collect(),
@@ -170,23 +167,10 @@ fn b64(s: &str) -> Reply<Vec<u8>> {
         .map_err(|e| IpcError::new("bad_picture", format!("not base64: {e}")))
 }
 
-/// Frames are small (the page sends at most 1280 px a side).
-const MAX_FRAME_PIXELS: u64 = 1280 * 1280;
-
 #[tauri::command]
 pub async fn scan_frame(args: ScanFrame) -> Reply<Scanned> {
-    let pixels = u64::from(args.width) * u64::from(args.height);
-    if pixels == 0 || pixels > MAX_FRAME_PIXELS {
-        return Err(IpcError::new(
-            "bad_picture",
-            format!("a {}×{} frame", args.width, args.height),
-        ));
-    }
-    let gray = b64(&args.gray)?;
-    let frame =
-        pustaka_scan::GrayImage::from_raw(args.width, args.height, gray).ok_or_else(|| {
-            IpcError::new("bad_picture", "the frame's size does not match its pixels")
-        })?;
+    let frame = pustaka_scan::from_gray(args.width, args.height, b64(&args.gray)?)
+        .map_err(|e| IpcError::new("bad_picture", e.to_string()))?;
     tauri::async_runtime::spawn_blocking(move || {
         let started = std::time::Instant::now();
         scanned(

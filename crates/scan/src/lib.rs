@@ -63,6 +63,16 @@ pub enum Format {
     Ean13,
 }
 
+impl Format {
+    /// The wire name: `qr` or `ean13` (as in the JSON output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Qr => "qr",
+            Format::Ean13 => "ean13",
+        }
+    }
+}
+
 /// One code found in a picture.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Code {
@@ -141,6 +151,39 @@ fn decode_picture(bytes: &[u8]) -> Result<GrayImage, PictureError> {
         .decode()
         .map_err(|e| PictureError::Unreadable(e.to_string()))?;
     Ok(picture.to_luma8())
+}
+
+/// The largest camera frame accepted (the app's page sends at most 1280 px
+/// a side).
+pub const MAX_FRAME_PIXELS: usize = 1280 * 1280;
+
+/// A grayscale camera frame (one byte per pixel, row by row), as the app's
+/// page sends it: the size must match the bytes and stay within
+/// [`MAX_FRAME_PIXELS`].
+pub fn from_gray(width: u32, height: u32, gray: Vec<u8>) -> Result<GrayImage, ScanError> {
+    let needed = (width as usize).saturating_mul(height as usize);
+    if needed > MAX_FRAME_PIXELS {
+        return Err(ScanError::TooLarge {
+            path: "the camera frame".into(),
+            width,
+            height,
+        });
+    }
+    let got = gray.len();
+    if needed == 0 || got != needed {
+        return Err(ScanError::BadFrame {
+            width,
+            height,
+            needed,
+            got,
+        });
+    }
+    GrayImage::from_raw(width, height, gray).ok_or(ScanError::BadFrame {
+        width,
+        height,
+        needed,
+        got,
+    })
 }
 
 /// A camera frame as the webview hands it over (RGBA, row by row) in
@@ -405,6 +448,27 @@ mod tests {
             Err(ScanError::BadFrame { needed: 16, .. })
         ));
         assert!(from_rgba(0, 0, &[]).is_err());
+    }
+
+    #[test]
+    fn gray_frames_must_match_their_size_and_stay_small() {
+        assert!(from_gray(4, 2, vec![0; 8]).is_ok());
+        assert!(matches!(
+            from_gray(4, 2, vec![0; 7]),
+            Err(ScanError::BadFrame {
+                needed: 8,
+                got: 7,
+                ..
+            })
+        ));
+        assert!(matches!(
+            from_gray(0, 0, vec![]),
+            Err(ScanError::BadFrame { .. })
+        ));
+        assert!(matches!(
+            from_gray(5000, 5000, vec![]),
+            Err(ScanError::TooLarge { .. })
+        ));
     }
 
     /// An EAN-13 barcode drawn from its standard tables, 3 px per module.
