@@ -104,7 +104,8 @@ pub fn carries_payload(bytes: &[u8]) -> bool {
 
 /// Applies a peer's message. When it would change the document and a
 /// document size limit is set, it is applied to a fork that replaces the
-/// document only on success, so a refused message leaves nothing behind.
+/// document only on success, so a refused message leaves nothing behind;
+/// there the changes it adds are counted again (a chunk may hold many).
 /// Messages that change nothing (heads, needs, or changes a read-only state
 /// ignores) skip the fork.
 pub fn receive(
@@ -121,12 +122,23 @@ pub fn receive(
             .receive_sync_message(state, msg)
             .map_err(|e| ReplicaError::Decode(e.to_string()));
     }
+    let before = doc.get_heads();
     let mut trial = doc.fork();
     let mut trial_state = state.clone();
     trial
         .sync()
         .receive_sync_message(&mut trial_state, msg)
         .map_err(|e| ReplicaError::Decode(e.to_string()))?;
+    // `decode_message` counted chunks, and one chunk may be a whole
+    // document: automerge itself sends one (a v2 message) when more than a
+    // third of the document is new. The changes it really added count.
+    let added = trial.get_changes_meta(&before).len();
+    if added > limits.max_changes_per_message {
+        return Err(ReplicaError::Limit(format!(
+            "{added} changes in one message, the limit is {}",
+            limits.max_changes_per_message
+        )));
+    }
     let size = trial.save_nocompress().len();
     if size > limits.max_doc_bytes {
         return Err(ReplicaError::Limit(format!(
@@ -314,6 +326,42 @@ mod tests {
             client.get_heads(),
             "the lost changes were sent again"
         );
+    }
+
+    /// Found by `tests/tests/adversarial.rs`: the change limit counted a
+    /// message's chunks, and automerge sends a whole document as one chunk
+    /// (a v2 message) once more than a third of it is new, so thousands of
+    /// changes passed as "one". The changes a message adds are what count.
+    #[test]
+    fn a_whole_document_chunk_counts_every_change_in_it() {
+        let mut client = AutoCommit::new();
+        for i in 0..50 {
+            client.put(ROOT, "n", i).unwrap();
+            client.commit();
+        }
+        let mut server = AutoCommit::new();
+        let (mut ss, mut cs) = (State::new(), State::new());
+        let first = generate(&mut server, &mut ss).unwrap();
+        receive(&mut client, &mut cs, &first, &Limits::default()).unwrap();
+        let big = generate(&mut client, &mut cs).unwrap();
+        assert_eq!(
+            Message::decode(&big).unwrap().changes.len(),
+            1,
+            "automerge sent the whole document as one chunk"
+        );
+        let tight = Limits {
+            max_changes_per_message: 10,
+            ..Limits::default()
+        };
+        let err = receive(&mut server, &mut ss, &big, &tight).unwrap_err();
+        assert!(
+            matches!(&err, ReplicaError::Limit(m) if m.contains("50 changes")),
+            "{err}"
+        );
+        assert!(server.get_heads().is_empty(), "nothing was applied");
+        // Within the limit the same message applies.
+        receive(&mut server, &mut ss, &big, &Limits::default()).unwrap();
+        assert_eq!(server.get_heads(), client.get_heads());
     }
 
     #[test]
