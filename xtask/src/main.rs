@@ -5,11 +5,15 @@
 //!   patron device in, and keeps the server running (Ctrl-C stops it).
 //! - `bench sync`: the sync figures of the sync-heart issue, printed as a
 //!   table and, as the last line, one JSON object.
+//! - `bench load`: one load against pustaka-sync, samod and the Node
+//!   automerge-repo server (`load.rs`): a table, then one JSON line.
 
 mod bench;
 mod catalog;
 mod e2e;
 mod fuzz;
+mod load;
+mod pg;
 mod pyenv;
 mod startup;
 mod webdriver;
@@ -131,18 +135,24 @@ fn ci() -> anyhow::Result<()> {
     )?;
     // The independent checkers (OPDS schemas, the pysip2 library system).
     let python = pyenv::ensure()?;
+    // A real PostgreSQL server on loopback for the scale-out tests.
+    let pg = pg::Postgres::start()?;
     eprintln!(
-        "$ PUSTAKA_PYTHON={} cargo test --workspace",
+        "$ PUSTAKA_PYTHON={} PUSTAKA_PG=… cargo test --workspace",
         python.display()
     );
     let status = Command::new("cargo")
         .args(["test", "--workspace"])
         .env("PUSTAKA_PYTHON", &python)
+        .env("PUSTAKA_PG", &pg.conn)
         .status()
         .context("starting cargo test")?;
     if !status.success() {
         bail!("`cargo test --workspace` failed with {status}");
     }
+    // The scenario suite again, every library on PostgreSQL.
+    scenarios_on_postgres(&pg)?;
+    drop(pg);
     // The pure core must build for the browser (the app runs it in wasm).
     run(
         "cargo",
@@ -157,6 +167,32 @@ fn ci() -> anyhow::Result<()> {
     // The app in a real window against a real server.
     e2e::build()?;
     tokio::runtime::Runtime::new()?.block_on(e2e::run())?;
+    Ok(())
+}
+
+/// The sync-heart scenario suite with every library in PostgreSQL
+/// (`PUSTAKA_TEST_STORAGE=postgres`), and the two-server tests.
+fn scenarios_on_postgres(pg: &pg::Postgres) -> anyhow::Result<()> {
+    eprintln!(
+        "$ PUSTAKA_TEST_STORAGE=postgres PUSTAKA_PG=… cargo test -p pustaka-scenarios --test scenarios --test postgres"
+    );
+    let status = Command::new("cargo")
+        .args([
+            "test",
+            "-p",
+            "pustaka-scenarios",
+            "--test",
+            "scenarios",
+            "--test",
+            "postgres",
+        ])
+        .env("PUSTAKA_TEST_STORAGE", "postgres")
+        .env("PUSTAKA_PG", &pg.conn)
+        .status()
+        .context("starting cargo test")?;
+    if !status.success() {
+        bail!("the scenarios on PostgreSQL failed with {status}");
+    }
     Ok(())
 }
 
@@ -260,12 +296,14 @@ fn main() -> anyhow::Result<()> {
         ["demo"] => demo(),
         ["ui"] => ui(),
         ["pyenv"] => pyenv::ensure().map(|p| println!("{}", p.display())),
+        ["test-postgres"] => scenarios_on_postgres(&pg::Postgres::start()?),
         ["e2e"] => {
             e2e::build()?;
             tokio::runtime::Runtime::new()?.block_on(e2e::run())
         }
         ["fuzz", rest @ ..] => fuzz::run(rest),
         ["bench", "sync"] => bench::sync(),
+        ["bench", "load", rest @ ..] => load::run(rest),
         ["bench", "catalog"] => catalog::run(),
         ["bench", "scan"] => bench_scan("../shared/data/qr-photos"),
         ["bench", "scan", dir] => bench_scan(dir),
@@ -287,7 +325,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | demo | ui | e2e | pyenv | fuzz [SECONDS] [TARGET...] | bench sync | bench startup | bench catalog | bench scan [DIR]"
+                "usage: cargo xtask ci | demo | ui | e2e | pyenv | test-postgres | fuzz [SECONDS] [TARGET...] | bench sync | bench load [--patrons P] [--rate K] [--seconds S] [--lru-patrons N] [--servers pustaka,samod,node] | bench startup | bench catalog | bench scan [DIR]"
             );
             std::process::exit(2);
         }
