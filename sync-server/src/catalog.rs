@@ -61,7 +61,7 @@ pub fn search(
 }
 
 /// The words of a query as the index folds them: lower case, no diacritics.
-fn fold(word: &str) -> String {
+pub fn fold(word: &str) -> String {
     word.nfd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)

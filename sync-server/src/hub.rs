@@ -37,6 +37,9 @@ struct CachedDoc {
     doc: AutoCommit,
     saved_heads: Vec<ChangeHash>,
     chunks: usize,
+    /// The stored version this copy reflects, when servers share the
+    /// database ([`Storage::doc_version`]).
+    version: Option<i64>,
     circ: Option<Circ>,
     calendar: Option<Calendar>,
 }
@@ -189,6 +192,12 @@ impl Hub {
         &self.calendar_id
     }
 
+    /// Where this hub hears of documents changed by other servers sharing
+    /// its database (none for SQLite).
+    pub fn change_feed(&self) -> Option<crate::storage::postgres::ChangeFeed> {
+        self.store.change_feed()
+    }
+
     pub fn store(&self) -> &dyn Storage {
         self.store.as_ref()
     }
@@ -196,7 +205,16 @@ impl Hub {
     // ---- documents ------------------------------------------------------
 
     fn take(&mut self, id: &str, kind: DocKind) -> Result<CachedDoc, ApiError> {
-        if let Some(d) = self.dirty.remove(id).or_else(|| self.cache.pop(id)) {
+        if let Some(d) = self.dirty.remove(id) {
+            return Ok(d);
+        }
+        // Another server sharing the database may have written the
+        // document since it was cached: the version tells (read before the
+        // bytes, so a copy is never newer than the version it is marked with).
+        let version = self.store.doc_version(id)?;
+        if let Some(d) = self.cache.pop(id)
+            && (version.is_none() || d.version == version)
+        {
             return Ok(d);
         }
         let (snapshot, chunks) = self.store.doc_bytes(id)?.unwrap_or_default();
@@ -226,6 +244,7 @@ impl Hub {
             saved_heads: doc.get_heads(),
             doc,
             chunks: chunks.len(),
+            version,
             circ,
             calendar,
         })
@@ -247,6 +266,7 @@ impl Hub {
         let result = f(self, &mut fx).and_then(|r| {
             self.project(&fx)?;
             let changed = self.save_dirty()?;
+            self.store.announce(&changed)?;
             Ok((r, changed))
         });
         // Received and applied, not yet durable.
@@ -353,6 +373,7 @@ impl Hub {
                 d.chunks += 1;
             }
             d.saved_heads = heads;
+            d.version = self.store.doc_version(id)?;
             changed.push(id.clone());
         }
         Ok(changed)
@@ -555,16 +576,27 @@ impl Hub {
         let seed = match self.store.meta(crate::card::KEY_META)? {
             Some(seed) => seed,
             None => {
-                let seed = random_hex(32)?;
+                // Looked at again inside the write transaction: another
+                // server sharing the database may have just made one.
                 self.store.begin()?;
-                match self.store.set_meta(crate::card::KEY_META, &seed) {
-                    Ok(()) => self.store.commit()?,
+                let made = (|| match self.store.meta(crate::card::KEY_META)? {
+                    Some(seed) => Ok(seed),
+                    None => {
+                        let seed = random_hex(32)?;
+                        self.store.set_meta(crate::card::KEY_META, &seed)?;
+                        Ok::<_, ApiError>(seed)
+                    }
+                })();
+                match made {
+                    Ok(seed) => {
+                        self.store.commit()?;
+                        seed
+                    }
                     Err(e) => {
                         self.store.rollback();
-                        return Err(e.into());
+                        return Err(e);
                     }
                 }
-                seed
             }
         };
         crate::card::signing_key(&seed).map_err(|e| ApiError::Internal(e.to_string()))

@@ -61,15 +61,64 @@ pub fn admin_token(data: &Path, given: Option<String>) -> anyhow::Result<String>
     Ok(t)
 }
 
+/// Opens the library on the embedded SQLite database in `data`.
 pub fn open_hub(data: &Path, policy_text: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Hub> {
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let store = storage::sqlite::SqliteStorage::open(&data.join(DB_FILE))?;
-    Ok(Hub::open(
-        Box::new(store),
-        policy_text,
-        clock,
-        Default::default(),
-    )?)
+    open_hub_on(&Database::Sqlite(data.to_path_buf()), policy_text, clock)
+}
+
+/// Where a library's data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// `DATA/pustaka.db`: one server process.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (`postgres://user@host/db` or
+    /// `host=… user=… dbname=…`): any number of server processes.
+    Postgres(String),
+}
+
+impl Database {
+    /// `--database`: a `postgres://`/`postgresql://` URL or a key=value
+    /// connection string selects PostgreSQL; none keeps SQLite in `data`.
+    pub fn choose(data: &Path, database: Option<&str>) -> Database {
+        match database.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(url) => Database::Postgres(url.to_string()),
+            None => Database::Sqlite(data.to_path_buf()),
+        }
+    }
+}
+
+pub fn open_hub_on(db: &Database, policy_text: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Hub> {
+    match db {
+        Database::Sqlite(data) => {
+            std::fs::create_dir_all(data)
+                .with_context(|| format!("creating {}", data.display()))?;
+            let store = storage::sqlite::SqliteStorage::open(&data.join(DB_FILE))?;
+            Ok(Hub::open(
+                Box::new(store),
+                policy_text,
+                clock,
+                Default::default(),
+            )?)
+        }
+        Database::Postgres(url) => {
+            // The PostgreSQL client blocks on a runtime of its own, which
+            // must not run on a thread driving async tasks: open on a
+            // thread of its own.
+            std::thread::scope(|s| {
+                s.spawn(|| -> anyhow::Result<Hub> {
+                    let store = storage::postgres::PostgresStorage::open(url)?;
+                    Ok(Hub::open(
+                        Box::new(store),
+                        policy_text,
+                        clock,
+                        Default::default(),
+                    )?)
+                })
+                .join()
+                .map_err(|_| anyhow::anyhow!("opening PostgreSQL panicked"))?
+            })
+        }
+    }
 }
 
 /// A bound server, ready to run; tests start it on 127.0.0.1:0.
@@ -78,6 +127,9 @@ pub struct Running {
     pub state: AppState,
     pub handle: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Changes committed by other servers sharing the database, turned
+    /// into live pokes here (PostgreSQL); stops when dropped.
+    _feed: Option<storage::postgres::Listening>,
 }
 
 impl Running {
@@ -99,7 +151,14 @@ impl Running {
 }
 
 pub async fn start(hub: Hub, listen: SocketAddr, admin_token: String) -> anyhow::Result<Running> {
+    let feed = hub.change_feed();
     let state = AppState::new(hub, admin_token);
+    let feed = feed.map(|f| {
+        let poke = state.poke.clone();
+        f.spawn(move |ids| {
+            let _ = poke.send(Arc::new(ids));
+        })
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -119,5 +178,6 @@ pub async fn start(hub: Hub, listen: SocketAddr, admin_token: String) -> anyhow:
         state,
         handle,
         shutdown: Some(tx),
+        _feed: feed,
     })
 }

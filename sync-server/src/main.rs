@@ -143,6 +143,10 @@ enum Cmd {
         policy: PathBuf,
         #[arg(long, env = "PUSTAKA_ADMIN_TOKEN")]
         admin_token: Option<String>,
+        /// PostgreSQL instead of SQLite in DATA (`postgres://user@host/db`
+        /// or `host=… user=… dbname=…`): several servers may share it.
+        #[arg(long, env = "PUSTAKA_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
         #[command(flatten)]
         sip2: Sip2Args,
         #[command(flatten)]
@@ -317,15 +321,18 @@ fn init_tracing() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     data: PathBuf,
+    db: pustaka_sync::Database,
     listen: SocketAddr,
     policy_text: String,
     token: Option<String>,
     sip2: Option<pustaka_sync::circulation::Sip2Config>,
     mail: Option<(pustaka_sync::mail::Mailer, Vec<u32>)>,
 ) -> anyhow::Result<()> {
-    let mut hub = open_hub(&data, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
+    let mut hub =
+        pustaka_sync::open_hub_on(&db, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
     if let Some(config) = sip2 {
         tracing::info!(
             "circulation is decided by the library system at {} (SIP2)",
@@ -339,7 +346,10 @@ async fn serve(
     let running = start(hub, listen, token).await?;
     tracing::info!(
         "pustaka-sync serving {} on http://{}",
-        data.display(),
+        match &db {
+            pustaka_sync::Database::Sqlite(d) => d.display().to_string(),
+            pustaka_sync::Database::Postgres(_) => "PostgreSQL".to_string(),
+        },
         running.addr
     );
     if let Some((mailer, days)) = mail {
@@ -481,13 +491,16 @@ async fn main() -> anyhow::Result<()> {
             listen,
             policy,
             admin_token,
+            database,
             sip2,
             smtp,
         } => {
             let text = std::fs::read_to_string(&policy)
                 .with_context(|| format!("reading {}", policy.display()))?;
+            let db = pustaka_sync::Database::choose(&data, database.as_deref());
             serve(
                 data,
+                db,
                 listen,
                 text,
                 admin_token,
@@ -542,7 +555,8 @@ async fn main() -> anyhow::Result<()> {
                 demo::DEMO_PIN
             );
             serve(
-                data,
+                data.clone(),
+                pustaka_sync::Database::Sqlite(data),
                 listen,
                 demo::DEMO_POLICY.to_string(),
                 None,

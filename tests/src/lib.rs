@@ -29,6 +29,44 @@ pub struct Library {
     pub http: reqwest::Client,
     /// A library system deciding circulation over SIP2, if any.
     pub sip2: Option<pustaka_sync::circulation::Sip2Config>,
+    /// Where the library's data lives: SQLite in `dir`, or a schema of its
+    /// own in the PostgreSQL server named by `PUSTAKA_TEST_POSTGRES`.
+    pub database: pustaka_sync::Database,
+}
+
+/// The PostgreSQL server of the tests: `PUSTAKA_PG`, a key=value
+/// connection string (`host=127.0.0.1 port=… user=postgres`) of a running
+/// server, which `cargo xtask ci` and `cargo xtask test-postgres` start.
+/// Missing, the test fails with what to do: it never passes by skipping.
+pub fn pg_server() -> String {
+    std::env::var("PUSTAKA_PG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .expect(
+            "PUSTAKA_PG is not set: run `cargo xtask test-postgres` (part of `cargo xtask ci`), \
+             or set it to a key=value connection string of a PostgreSQL server",
+        )
+}
+
+/// `PUSTAKA_TEST_STORAGE=postgres`: every [`Library`] lives in a fresh
+/// schema of the [`pg_server`] instead of an SQLite file.
+pub fn test_postgres() -> Option<String> {
+    (std::env::var("PUSTAKA_TEST_STORAGE").as_deref() == Ok("postgres")).then(pg_server)
+}
+
+/// A fresh, empty schema in the test PostgreSQL server, and the connection
+/// string that works in it.
+pub fn fresh_postgres_schema(base: &str) -> String {
+    let base = base.to_string();
+    std::thread::spawn(move || {
+        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let mut c = postgres::Client::connect(&base, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("PUSTAKA_TEST_POSTGRES={base}: {e}"));
+        c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        format!("{base} options='-c search_path={schema}'")
+    })
+    .join()
+    .unwrap()
 }
 
 pub fn patron_pin(card: &str) -> String {
@@ -45,8 +83,25 @@ impl Library {
 
     /// [`Library::start`], with circulation decided by a SIP2 library system.
     pub async fn start_with(sip2: Option<pustaka_sync::circulation::Sip2Config>) -> Library {
+        Self::start_on(sip2, test_postgres()).await
+    }
+
+    /// [`Library::start`] in a fresh schema of the test PostgreSQL server,
+    /// whatever `PUSTAKA_TEST_STORAGE` says.
+    pub async fn start_on_postgres() -> Library {
+        Self::start_on(None, Some(pg_server())).await
+    }
+
+    async fn start_on(
+        sip2: Option<pustaka_sync::circulation::Sip2Config>,
+        postgres: Option<String>,
+    ) -> Library {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(START));
+        let database = match postgres {
+            Some(base) => pustaka_sync::Database::Postgres(fresh_postgres_schema(&base)),
+            None => pustaka_sync::Database::Sqlite(dir.path().to_path_buf()),
+        };
         let mut lib = Library {
             dir,
             clock,
@@ -54,6 +109,7 @@ impl Library {
             url: String::new(),
             http: reqwest::Client::new(),
             sip2,
+            database,
         };
         lib.boot().await;
         for (id, title, copies, it) in [
@@ -89,9 +145,11 @@ impl Library {
         lib
     }
 
-    fn hub(&self) -> pustaka_sync::Hub {
-        let mut hub = pustaka_sync::open_hub(
-            self.dir.path(),
+    /// A hub on this library's data (a second one is a second server
+    /// sharing the same PostgreSQL database).
+    pub fn hub(&self) -> pustaka_sync::Hub {
+        let mut hub = pustaka_sync::open_hub_on(
+            &self.database,
             demo::DEMO_POLICY,
             self.clock.clone() as Arc<dyn Clock>,
         )

@@ -1,11 +1,13 @@
 //! Storage behind a trait: the engine and the sync handler speak to
-//! [`Storage`], never to SQL. SQLite (embedded, the default) implements it
-//! now; PostgreSQL can follow without touching the engine.
+//! [`Storage`], never to SQL. SQLite (embedded, the default, one server
+//! process) and PostgreSQL (several server processes sharing one database)
+//! implement it.
 //!
 //! Every mutation happens between `begin` and `commit`; the sync handler
 //! commits the processed-intent rows, the circulation change, the new
 //! document chunks and the sync states together, and replies only after.
 
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::NaiveDate;
@@ -200,6 +202,24 @@ pub trait Storage: Send {
     fn begin(&mut self) -> StoreResult<()>;
     fn commit(&mut self) -> StoreResult<()>;
     fn rollback(&mut self);
+
+    /// Tells the other servers sharing this database which documents the
+    /// open transaction changed (delivered only if it commits). A storage
+    /// with a single server has no one to tell.
+    fn announce(&mut self, _changed: &[String]) -> StoreResult<()> {
+        Ok(())
+    }
+    /// A counter bumped by every write of a document's bytes (`-1` for an
+    /// unknown document), so that a server's cached copy can be checked
+    /// against writes by other servers. `None`: this storage has one server,
+    /// whose cache is always current.
+    fn doc_version(&self, _id: &str) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
+    /// Where to hear of documents that other servers changed.
+    fn change_feed(&self) -> Option<postgres::ChangeFeed> {
+        None
+    }
 
     fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
