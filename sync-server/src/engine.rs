@@ -60,6 +60,10 @@ pub struct Effects {
     /// projection adds them to the outcomes the document already shows
     /// instead of reading every outcome again.
     pub outcomes: BTreeMap<String, Vec<(String, OutcomeDoc)>>,
+    /// Patrons whose `circ` starts a new epoch in this transaction.
+    pub epochs: BTreeSet<String>,
+    /// The shared calendar starts a new epoch in this transaction.
+    pub calendar_epoch: bool,
 }
 
 pub const CONFIRMED: &str = "confirmed";

@@ -181,7 +181,8 @@ pub fn router(state: AppState) -> Router {
         .route("/checkout", post(admin_checkout))
         .route("/checkin", post(admin_checkin))
         .route("/events", post(admin_upsert_event))
-        .route("/jobs/run", post(admin_run_jobs));
+        .route("/jobs/run", post(admin_run_jobs))
+        .route("/epoch", post(admin_new_epoch));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/login", post(login))
@@ -505,6 +506,44 @@ async fn admin_upsert_event(
     let changed = s.run(move |hub| upsert_event(hub, e)).await?;
     s.poke(changed);
     Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+struct EpochReq {
+    /// The patron whose `circ` starts a new epoch.
+    #[serde(default)]
+    card: Option<String>,
+    /// The shared calendar starts a new epoch.
+    #[serde(default)]
+    calendar: bool,
+}
+
+/// A new epoch of a patron's `circ` and/or of the calendar: fresh
+/// documents with the current state; devices follow the new ids.
+async fn admin_new_epoch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<EpochReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&s, &headers)?;
+    let r = body(b)?;
+    if r.card.is_none() && !r.calendar {
+        return Err(ApiError::Malformed(
+            "name a card, the calendar, or both".into(),
+        ));
+    }
+    let (changed, dir) = s
+        .run(move |hub| {
+            let changed = hub.new_epoch(r.card.as_deref(), r.calendar)?;
+            let dir = match &r.card {
+                Some(c) => hub.store().patron(c)?.map(|p| hub.directory(&p)),
+                None => None,
+            };
+            Ok((changed, dir))
+        })
+        .await?;
+    s.poke(changed);
+    Ok(Json(serde_json::json!({ "directory": dir })))
 }
 
 async fn admin_run_jobs(

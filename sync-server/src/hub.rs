@@ -28,6 +28,9 @@ pub const MAX_FAILURES: u32 = 5;
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 /// Compact a document's chunks into one snapshot past this many chunks.
 const COMPACT_AFTER_CHUNKS: usize = 64;
+/// A server-owned document starts a new epoch past this many changes: the
+/// cost of applying a change grows with history (see ARCHITECTURE.md).
+pub const EPOCH_AFTER_CHANGES: usize = 2000;
 /// Longest intent key recorded as a malformed outcome.
 const MAX_INTENT_KEY: usize = 64;
 
@@ -40,6 +43,8 @@ struct CachedDoc {
     /// The stored version this copy reflects, when servers share the
     /// database ([`Storage::doc_version`]).
     version: Option<i64>,
+    /// Changes in the document's history (for the epoch rollover).
+    changes: usize,
     circ: Option<Circ>,
     calendar: Option<Calendar>,
 }
@@ -59,6 +64,11 @@ pub struct Hub {
     /// Where circulation is decided: the built-in rules unless a library
     /// system is connected (SIP2).
     circulation: Box<dyn Circulation>,
+    /// Server-owned documents start a new epoch past this many changes.
+    epoch_after: usize,
+    /// Documents retired by a new epoch in the open transaction: their
+    /// devices are poked so that they learn the new ids.
+    retired: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -155,6 +165,8 @@ impl Hub {
             calendar_id,
             dummy_hash: hash_pin("0000")?,
             circulation: Box::new(BuiltIn),
+            epoch_after: EPOCH_AFTER_CHANGES,
+            retired: Vec::new(),
         };
         if policy_changed {
             hub.transaction(|_, fx| {
@@ -182,6 +194,12 @@ impl Hub {
     pub fn set_circulation(&mut self, c: Box<dyn Circulation>) {
         tracing::info!("circulation decided by: {}", c.name());
         self.circulation = c;
+    }
+
+    /// Server-owned documents start a new epoch past `changes` changes
+    /// (default [`EPOCH_AFTER_CHANGES`]).
+    pub fn set_epoch_after(&mut self, changes: usize) {
+        self.epoch_after = changes.max(1);
     }
 
     pub fn policy(&self) -> &Policy {
@@ -242,6 +260,7 @@ impl Hub {
         Ok(CachedDoc {
             decided: None,
             saved_heads: doc.get_heads(),
+            changes: doc.get_changes_meta(&[]).len(),
             doc,
             chunks: chunks.len(),
             version,
@@ -262,10 +281,18 @@ impl Hub {
         f: impl FnOnce(&mut Self, &mut Effects) -> Result<R, ApiError>,
     ) -> Result<(R, Vec<String>), ApiError> {
         self.store.begin()?;
+        // Another server sharing the database may have started a new
+        // calendar epoch.
+        if self.store.doc_version(&self.calendar_id)?.is_some()
+            && let Some(id) = self.store.meta("calendar_doc")?
+        {
+            self.calendar_id = id;
+        }
         let mut fx = Effects::default();
         let result = f(self, &mut fx).and_then(|r| {
             self.project(&fx)?;
-            let changed = self.save_dirty()?;
+            let mut changed = self.save_dirty()?;
+            changed.append(&mut self.retired);
             self.store.announce(&changed)?;
             Ok((r, changed))
         });
@@ -305,6 +332,11 @@ impl Hub {
         self.store.rollback();
         // In-memory documents may hold changes that were not stored.
         self.dirty.clear();
+        self.retired.clear();
+        // A calendar epoch started in the transaction did not happen.
+        if let Ok(Some(id)) = self.store.meta("calendar_doc") {
+            self.calendar_id = id;
+        }
     }
 
     fn ctx(&mut self) -> Ctx<'_> {
@@ -330,13 +362,42 @@ impl Hub {
         })
     }
 
+    /// Retires `old` and registers a fresh document in its place; returns
+    /// the new id. The old one stays in storage as the epoch's archive.
+    fn start_epoch(&mut self, old: &str, kind: DocKind, owner: &str) -> Result<String, ApiError> {
+        let id = random_hex(16)?;
+        self.store.retire_doc(old)?;
+        self.store.insert_doc(&DocRow {
+            id: id.clone(),
+            kind: kind.code().into(),
+            owner: owner.into(),
+        })?;
+        self.cache.pop(old);
+        self.dirty.remove(old);
+        self.retired.push(old.to_string());
+        Ok(id)
+    }
+
     fn project(&mut self, fx: &Effects) -> Result<(), ApiError> {
         let none = Vec::new();
         for card in &fx.patrons {
-            let Some(p) = self.store.patron(card)? else {
+            let Some(mut p) = self.store.patron(card)? else {
                 continue;
             };
             let mut d = self.take(&p.circ_doc, DocKind::Circ)?;
+            // A new epoch: a fresh document with the current state (every
+            // outcome included, so pending intents on offline devices still
+            // find theirs); devices follow the new id from the directory.
+            if fx.epochs.contains(card) || d.changes >= self.epoch_after {
+                let id = self.start_epoch(&p.circ_doc, DocKind::Circ, card)?;
+                self.store.set_circ_doc(card, &id)?;
+                tracing::info!(
+                    "card {card}: circ starts a new epoch ({} changes)",
+                    d.changes
+                );
+                p.circ_doc = id;
+                d = self.take(&p.circ_doc, DocKind::Circ)?;
+            }
             let recorded = fx.outcomes.get(card).unwrap_or(&none);
             let circ = self.ctx().project_circ(card, d.circ.as_ref(), recorded)?;
             circ.write(&mut d.doc, d.circ.as_ref())
@@ -347,8 +408,15 @@ impl Hub {
         if fx.calendar {
             let text = self.policy_text.clone();
             let cal = self.ctx().project_calendar(&text)?;
-            let id = self.calendar_id.clone();
+            let mut id = self.calendar_id.clone();
             let mut d = self.take(&id, DocKind::Calendar)?;
+            if fx.calendar_epoch || d.changes >= self.epoch_after {
+                id = self.start_epoch(&id, DocKind::Calendar, "")?;
+                self.store.set_meta("calendar_doc", &id)?;
+                tracing::info!("the calendar starts a new epoch ({} changes)", d.changes);
+                self.calendar_id = id.clone();
+                d = self.take(&id, DocKind::Calendar)?;
+            }
             cal.write(&mut d.doc, d.calendar.as_ref())
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             d.calendar = Some(cal);
@@ -372,10 +440,38 @@ impl Hub {
                 self.store.append_doc_chunk(id, &bytes)?;
                 d.chunks += 1;
             }
+            d.changes += d.doc.get_changes_meta(&d.saved_heads).len();
             d.saved_heads = heads;
             d.version = self.store.doc_version(id)?;
             changed.push(id.clone());
         }
+        Ok(changed)
+    }
+
+    /// Starts a new epoch of a patron's `circ` and/or of the shared
+    /// calendar now (the librarian's command; it also happens by itself past
+    /// [`EPOCH_AFTER_CHANGES`]). Returns the ids of the changed documents.
+    pub fn new_epoch(
+        &mut self,
+        card: Option<&str>,
+        calendar: bool,
+    ) -> Result<Vec<String>, ApiError> {
+        if let Some(card) = card
+            && self.store.patron(card)?.is_none()
+        {
+            return Err(ApiError::NotFound(format!("no patron with card {card}")));
+        }
+        let ((), changed) = self.transaction(|_, fx| {
+            if let Some(card) = card {
+                fx.patrons.insert(card.to_string());
+                fx.epochs.insert(card.to_string());
+            }
+            if calendar {
+                fx.calendar = true;
+                fx.calendar_epoch = true;
+            }
+            Ok(())
+        })?;
         Ok(changed)
     }
 
@@ -799,7 +895,15 @@ impl Hub {
         self.project(fx)?;
         *fx = Effects::default();
         let mut out = vec![];
-        for (doc, kind, error) in replies {
+        for (doc, kind, mut error) in replies {
+            if error.is_none() && self.retired.contains(&doc) {
+                // Replaced in this very transaction by a new epoch.
+                error = Some(WireError {
+                    code: "epoch_ended".into(),
+                    message: "this document was replaced by a new one: follow the directory"
+                        .into(),
+                });
+            }
             let message = match (kind, &error) {
                 (Some(_), None) => {
                     let (Some((state, persisted)), Some(d)) =
@@ -824,6 +928,8 @@ impl Hub {
                 error,
             });
         }
+        // A new epoch may have changed the patron's documents just now.
+        let patron = self.store.patron(card)?.unwrap_or(patron);
         Ok(SyncResponse {
             docs: out,
             directory: self.directory(&patron),

@@ -32,6 +32,9 @@ pub struct Library {
     /// Where the library's data lives: SQLite in `dir`, or a schema of its
     /// own in the PostgreSQL server named by `PUSTAKA_TEST_POSTGRES`.
     pub database: pustaka_sync::Database,
+    /// Server documents start a new epoch past this many changes (the
+    /// server's default unless set; applies from the next (re)start).
+    pub epoch_after: Option<usize>,
 }
 
 /// The PostgreSQL server of the tests: `PUSTAKA_PG`, a key=value
@@ -110,6 +113,7 @@ impl Library {
             http: reqwest::Client::new(),
             sip2,
             database,
+            epoch_after: None,
         };
         lib.boot().await;
         for (id, title, copies, it) in [
@@ -154,6 +158,9 @@ impl Library {
             self.clock.clone() as Arc<dyn Clock>,
         )
         .unwrap();
+        if let Some(n) = self.epoch_after {
+            hub.set_epoch_after(n);
+        }
         if let Some(c) = &self.sip2 {
             hub.set_circulation(Box::new(pustaka_sync::circulation::Sip2Circulation::new(
                 c.clone(),

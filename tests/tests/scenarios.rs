@@ -593,3 +593,134 @@ async fn a_poisoned_bloom_filter_cannot_take_the_server_down() {
     assert!(siti.view().unwrap().pending.is_empty());
     assert_eq!(siti.circ().unwrap().unwrap().outcomes.len(), 2);
 }
+
+/// The library starts a new epoch of Siti's `circ` and of the calendar
+/// while her phone is offline with three pending intents: each is decided
+/// once, its outcome is in the new document, the phone follows the new ids
+/// in the same sync, and the old ids answer like unknown documents.
+#[tokio::test]
+async fn a_new_epoch_while_a_device_is_offline_with_pending_intents_loses_nothing() {
+    let lib = Library::start().await;
+    lib.checkout("1001", "C1").await;
+    lib.checkout("1001", "C3").await;
+    let siti = lib.device("1001", "siti").await;
+    let (_, before) = lib.login_raw("1001", &patron_pin("1001")).await;
+    let old = before["directory"].clone();
+
+    // Offline (no sync): a renewal, a hold and an event registration.
+    lib.advance_days(10);
+    siti.renew("C1").unwrap();
+    siti.place_hold("T4", "pusat").unwrap();
+    siti.register_event("E1").unwrap();
+    assert_eq!(siti.view().unwrap().pending.len(), 3);
+
+    // Meanwhile: new epochs, and a desk checkout that lands in the new one.
+    let r = lib
+        .admin("epoch", json!({"card": "1001", "calendar": true}))
+        .await
+        .unwrap();
+    let new = r["directory"].clone();
+    assert_ne!(new["circ"], old["circ"]);
+    assert_ne!(new["calendar"], old["calendar"]);
+    assert_eq!(
+        new["intents"], old["intents"],
+        "the patron's own document stays"
+    );
+    lib.checkout("1001", "C2a").await;
+
+    let report = siti.sync_once().await.unwrap();
+    assert_eq!(report.epochs_followed, 1);
+    let v = siti.view().unwrap();
+    assert!(v.pending.is_empty(), "{:?}", v.pending);
+    let circ = siti.circ().unwrap().unwrap();
+    assert_eq!(
+        circ.outcomes.len(),
+        3,
+        "one outcome per intent, in the new epoch"
+    );
+    assert!(circ.outcomes.values().all(|o| o.status == "accepted"));
+    let c1 = v.loans.iter().find(|l| l.copy == "C1").unwrap();
+    assert_eq!(c1.renewals_used, 1);
+    assert_eq!(c1.due.to_string(), "2026-11-26");
+    assert!(v.loans.iter().any(|l| l.copy == "C2a"));
+    assert_eq!(v.holds.len(), 1);
+    let e1 = v.events.iter().find(|e| e.id == "E1").unwrap();
+    assert_eq!(e1.registration.as_deref(), Some("confirmed"));
+
+    // Syncing again changes nothing and decides nothing twice.
+    siti.sync_once().await.unwrap();
+    assert_eq!(siti.circ().unwrap().unwrap().outcomes.len(), 3);
+
+    // The old ids are gone for devices; the new ones cold-start a tablet.
+    let (_, login) = lib.login_raw("1001", &patron_pin("1001")).await;
+    let token = login["token"].as_str().unwrap();
+    let mut raw = RawClient::new(
+        token,
+        "probe",
+        &[
+            old["circ"].as_str().unwrap(),
+            old["calendar"].as_str().unwrap(),
+        ],
+    );
+    let resp = raw.round(&lib).await;
+    for d in &resp.docs {
+        assert_eq!(
+            d.error.as_ref().map(|e| e.code.as_str()),
+            Some("unknown_document")
+        );
+    }
+    assert_eq!(serde_json::to_value(&resp.directory).unwrap(), new);
+    let tablet = lib.device("1001", "tablet").await;
+    assert_eq!(tablet.circ().unwrap(), siti.circ().unwrap());
+    assert_eq!(tablet.calendar().unwrap(), siti.calendar().unwrap());
+}
+
+/// Past its change limit a `circ` starts a new epoch by itself, and a
+/// device that follows the live poke goes on hearing about the new one.
+#[tokio::test]
+async fn circ_past_its_change_limit_starts_a_new_epoch_and_the_poke_follows() {
+    let mut lib = Library::start().await;
+    lib.epoch_after = Some(12);
+    lib.restart().await;
+    lib.checkout("1002", "C1").await;
+    let siti = lib.device("1001", "siti").await;
+    let (_, before) = lib.login_raw("1001", &patron_pin("1001")).await;
+    siti.place_hold("T1", "pusat").unwrap();
+    siti.sync_once().await.unwrap();
+    let hold = siti.view().unwrap().holds[0].id.clone();
+    let mut intents = 1;
+    let mut epochs = 0;
+    for _ in 0..8 {
+        siti.suspend_hold(
+            &hold,
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 20).unwrap(),
+        )
+        .unwrap();
+        epochs += siti.sync_once().await.unwrap().epochs_followed;
+        siti.resume_hold(&hold).unwrap();
+        epochs += siti.sync_once().await.unwrap().epochs_followed;
+        intents += 2;
+    }
+    assert!(epochs >= 1, "the limit started at least one new epoch");
+    let (_, after) = lib.login_raw("1001", &patron_pin("1001")).await;
+    assert_ne!(after["directory"]["circ"], before["directory"]["circ"]);
+    let circ = siti.circ().unwrap().unwrap();
+    assert_eq!(circ.outcomes.len(), intents, "every outcome carried over");
+    assert!(siti.view().unwrap().pending.is_empty());
+
+    // The live poke after the epoch: the hold becomes ready at the desk.
+    let task = tokio::spawn(siti.clone().run());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    lib.admin("epoch", json!({"card": "1001"})).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    lib.advance_days(3);
+    assert_eq!(lib.checkin("C1").await["status"], "waiting");
+    let ready = eventually(10, || {
+        siti.view()
+            .ok()
+            .is_some_and(|v| v.holds.first().is_some_and(|h| h.status == "waiting"))
+    })
+    .await;
+    task.abort();
+    assert!(ready, "the poke follows the new epoch's document");
+}

@@ -114,6 +114,8 @@ pub struct SyncReport {
     pub bytes_sent: usize,
     pub bytes_received: usize,
     pub replicas_reset: usize,
+    /// New epochs followed (server documents that changed their ids).
+    pub epochs_followed: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -147,6 +149,8 @@ pub struct Device {
     transport: Transport,
     clock: Arc<dyn DeviceClock>,
     kick: Notify,
+    /// A new epoch changed the document ids: the live poke re-subscribes.
+    epoch: Notify,
     limits: Limits,
     /// Bumped after every sync attempt and local change; the shell
     /// forwards it to the UI.
@@ -301,6 +305,7 @@ impl Device {
             transport: Transport::new(),
             clock,
             kick: Notify::new(),
+            epoch: Notify::new(),
             // Message size and change-count limits still guard the device;
             // the whole-document size is the library's to bound, and
             // skipping it spares a copy of the document per message.
@@ -666,7 +671,28 @@ impl Device {
 
     async fn sync_session(&self) -> Result<SyncReport, DeviceError> {
         let mut report = SyncReport::default();
-        let r = self.sync_rounds(&mut report).await;
+        let before = self.lock()?.account.as_ref().map(|a| a.directory.clone());
+        let mut r = self.sync_rounds(&mut report).await;
+        // A new epoch: the library named new ids for its documents. Fetch
+        // them in this same session, then forget the retired replicas.
+        let after = self.lock()?.account.as_ref().map(|a| a.directory.clone());
+        if r.is_ok()
+            && let (Some(old), Some(new)) = (&before, &after)
+            && old != new
+        {
+            self.epoch.notify_waiters();
+            r = self.sync_rounds(&mut report).await;
+            if r.is_ok() {
+                let inner = self.lock()?;
+                for kind in DocKind::ALL {
+                    let (o, n) = (doc_id(old, kind), doc_id(new, kind));
+                    if o != n {
+                        inner.store.drop_doc(o)?;
+                    }
+                }
+                report.epochs_followed += 1;
+            }
+        }
         let r = match r {
             Ok(diverged) if !diverged.is_empty() => {
                 {
@@ -800,6 +826,11 @@ impl Device {
                         continue;
                     };
                     if let Some(err) = &reply.error {
+                        // A document of an ended epoch: the reply's
+                        // directory names its successor, followed below.
+                        if doc_id(&resp.directory, kind) != reply.doc {
+                            continue;
+                        }
                         return Err(DeviceError::Server {
                             code: err.code.clone(),
                             message: err.message.clone(),
@@ -915,10 +946,18 @@ impl Device {
                 continue;
             };
             let me = self.clone();
-            let r = self
+            let listen = self
                 .transport
-                .listen(&acc.server, &acc.token, move |_| me.kick())
-                .await;
+                .listen(&acc.server, &acc.token, move |_| me.kick());
+            // The server filters pokes by the document ids of the moment:
+            // after a new epoch, listen again for the new ones.
+            let r = tokio::select! {
+                r = listen => r,
+                () = self.epoch.notified() => {
+                    backoff = Duration::from_secs(1);
+                    continue;
+                }
+            };
             if let Err(e) = r {
                 tracing::debug!("poke: {e}");
             }

@@ -315,6 +315,11 @@ pub trait Storage: Send {
     fn outcomes_of(&self, card: &str) -> StoreResult<Vec<(String, String)>>;
 
     fn insert_doc(&mut self, d: &DocRow) -> StoreResult<()>;
+    /// A new epoch of the patron's `circ`: the patron's document is now `id`.
+    fn set_circ_doc(&mut self, card: &str, id: &str) -> StoreResult<()>;
+    /// An old epoch's document: kept as the archive, no longer synced (its
+    /// id answers like an unknown one), its sync states dropped.
+    fn retire_doc(&mut self, id: &str) -> StoreResult<()>;
     fn doc(&self, id: &str) -> StoreResult<Option<DocRow>>;
     /// Snapshot and the incremental chunks saved after it, in order.
     fn doc_bytes(&self, id: &str) -> StoreResult<Option<StoredDoc>>;

@@ -920,6 +920,23 @@ impl Storage for SqliteStorage {
         .map(|_| ())
     }
 
+    fn set_circ_doc(&mut self, card: &str, id: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE patrons SET circ_doc = ?2 WHERE card = ?1",
+            [card, id],
+        )
+        .map(|_| ())
+    }
+
+    fn retire_doc(&mut self, id: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE docs SET kind = 'retired:' || kind WHERE id = ?1",
+            [id],
+        )?;
+        self.exec("DELETE FROM sync_states WHERE doc_id = ?1", [id])
+            .map(|_| ())
+    }
+
     fn doc(&self, id: &str) -> StoreResult<Option<DocRow>> {
         self.one(
             "SELECT id, kind, owner FROM docs WHERE id = ?1",
