@@ -88,36 +88,25 @@ impl Database {
 }
 
 pub fn open_hub_on(db: &Database, policy_text: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Hub> {
+    let open = |store: Box<dyn storage::Storage>| -> anyhow::Result<Hub> {
+        Ok(Hub::open(store, policy_text, clock, Default::default())?)
+    };
     match db {
         Database::Sqlite(data) => {
             std::fs::create_dir_all(data)
                 .with_context(|| format!("creating {}", data.display()))?;
-            let store = storage::sqlite::SqliteStorage::open(&data.join(DB_FILE))?;
-            Ok(Hub::open(
-                Box::new(store),
-                policy_text,
-                clock,
-                Default::default(),
-            )?)
+            open(Box::new(storage::sqlite::SqliteStorage::open(
+                &data.join(DB_FILE),
+            )?))
         }
-        Database::Postgres(url) => {
-            // The PostgreSQL client blocks on a runtime of its own, which
-            // must not run on a thread driving async tasks: open on a
-            // thread of its own.
-            std::thread::scope(|s| {
-                s.spawn(|| -> anyhow::Result<Hub> {
-                    let store = storage::postgres::PostgresStorage::open(url)?;
-                    Ok(Hub::open(
-                        Box::new(store),
-                        policy_text,
-                        clock,
-                        Default::default(),
-                    )?)
-                })
+        // The PostgreSQL client blocks on a runtime of its own, which must
+        // not run on a thread driving async tasks: open on a thread of its
+        // own.
+        Database::Postgres(url) => std::thread::scope(|s| {
+            s.spawn(|| open(Box::new(storage::postgres::PostgresStorage::open(url)?)))
                 .join()
                 .map_err(|_| anyhow::anyhow!("opening PostgreSQL panicked"))?
-            })
-        }
+        }),
     }
 }
 
