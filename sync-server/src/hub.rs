@@ -900,8 +900,7 @@ impl Hub {
                 // Replaced in this very transaction by a new epoch.
                 error = Some(WireError {
                     code: "epoch_ended".into(),
-                    message: "this document was replaced by a new one: follow the directory"
-                        .into(),
+                    message: "this document was replaced by a new one: follow the directory".into(),
                 });
             }
             let message = match (kind, &error) {
