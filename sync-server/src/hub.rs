@@ -842,6 +842,7 @@ impl Hub {
                 && let Err(e) = rsync::receive(&mut d.doc, &mut state, bytes, &self.limits)
             {
                 let code = match e {
+                    pustaka_replica::ReplicaError::TooManyChanges { .. } => "too_many_changes",
                     pustaka_replica::ReplicaError::Limit(_) => "message_too_large",
                     _ => "bad_message",
                 };

@@ -378,7 +378,7 @@ async fn ten_thousand_tiny_changes_in_one_sync_hit_the_change_limit_and_honest_i
             .error
             .as_ref()
             .unwrap_or_else(|| panic!("{how}: 10,000 changes were accepted"));
-        assert_eq!(err.code, "message_too_large", "{how}");
+        assert_eq!(err.code, "too_many_changes", "{how}");
         assert!(
             err.message
                 .contains("10000 changes in one message, the limit is 2000"),

@@ -62,6 +62,10 @@ pub enum ReplicaError {
     Automerge(#[from] automerge::AutomergeError),
     #[error("sync message rejected: {0}")]
     Limit(String),
+    /// A message adds more changes than one message may (its own code on
+    /// the wire: the sender should split its changes, not shrink its bytes).
+    #[error("sync message rejected: {changes} changes in one message, the limit is {limit}")]
+    TooManyChanges { changes: usize, limit: usize },
     #[error("bytes are not a valid sync message or state: {0}")]
     Decode(String),
 }

@@ -35,11 +35,10 @@ pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<Message, ReplicaE
     }
     let msg = Message::decode(bytes).map_err(|e| ReplicaError::Decode(e.to_string()))?;
     if msg.changes.len() > limits.max_changes_per_message {
-        return Err(ReplicaError::Limit(format!(
-            "{} changes in one message, the limit is {}",
-            msg.changes.len(),
-            limits.max_changes_per_message
-        )));
+        return Err(ReplicaError::TooManyChanges {
+            changes: msg.changes.len(),
+            limit: limits.max_changes_per_message,
+        });
     }
     if msg.have.len() > MAX_HAVES {
         return Err(ReplicaError::Limit(format!(
@@ -134,10 +133,10 @@ pub fn receive(
     // third of the document is new. The changes it really added count.
     let added = trial.get_changes_meta(&before).len();
     if added > limits.max_changes_per_message {
-        return Err(ReplicaError::Limit(format!(
-            "{added} changes in one message, the limit is {}",
-            limits.max_changes_per_message
-        )));
+        return Err(ReplicaError::TooManyChanges {
+            changes: added,
+            limit: limits.max_changes_per_message,
+        });
     }
     let size = trial.save_nocompress().len();
     if size > limits.max_doc_bytes {
@@ -355,9 +354,16 @@ mod tests {
         };
         let err = receive(&mut server, &mut ss, &big, &tight).unwrap_err();
         assert!(
-            matches!(&err, ReplicaError::Limit(m) if m.contains("50 changes")),
+            matches!(
+                &err,
+                ReplicaError::TooManyChanges {
+                    changes: 50,
+                    limit: 10
+                }
+            ),
             "{err}"
         );
+        assert!(err.to_string().contains("50 changes"), "{err}");
         assert!(server.get_heads().is_empty(), "nothing was applied");
         // Within the limit the same message applies.
         receive(&mut server, &mut ss, &big, &Limits::default()).unwrap();
