@@ -45,7 +45,8 @@ pub struct AppState {
     sync_tx: mpsc::Sender<SyncJob>,
     /// Recently checked tokens (by hash) → (card, valid until). Spares every
     /// request a trip to the hub; a logout here removes its entry at once,
-    /// and an entry is re-checked against storage after `TOKEN_CACHE_MS`.
+    /// and an entry is re-checked against storage after `TOKEN_CACHE_MS`,
+    /// or when the token expires if that is sooner.
     tokens: Arc<Mutex<HashMap<String, (String, i64)>>>,
     clock: Arc<dyn crate::Clock>,
 }
@@ -232,12 +233,14 @@ async fn patron(state: &AppState, headers: &HeaderMap) -> Result<(String, String
         return Ok((card.clone(), token));
     }
     let t = token.clone();
-    let card = state.run(move |hub| hub.authenticate(&t)).await?;
+    let (card, expires_at) = state.run(move |hub| hub.authenticate_until(&t)).await?;
     if let Ok(mut cache) = state.tokens.lock() {
         if cache.len() >= TOKEN_CACHE_MAX {
             cache.clear();
         }
-        cache.insert(hash, (card.clone(), now + TOKEN_CACHE_MS));
+        // Never past the token's own expiry: an expired token is refused
+        // at once, cached or not.
+        cache.insert(hash, (card.clone(), (now + TOKEN_CACHE_MS).min(expires_at)));
     }
     Ok((card, token))
 }

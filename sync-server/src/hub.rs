@@ -587,11 +587,17 @@ impl Hub {
     }
 
     pub fn authenticate(&self, token: &str) -> Result<String, ApiError> {
+        self.authenticate_until(token).map(|(card, _)| card)
+    }
+
+    /// The card a token signs in and the instant it expires (a cache of
+    /// checked tokens must not keep one past that).
+    pub fn authenticate_until(&self, token: &str) -> Result<(String, Millis), ApiError> {
         if token.is_empty() || token.len() > 128 {
             return Err(ApiError::Unauthorized);
         }
         self.store
-            .token_card(&token_hash(token), self.now())?
+            .token(&token_hash(token), self.now())?
             .ok_or(ApiError::Unauthorized)
     }
 

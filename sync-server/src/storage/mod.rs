@@ -243,7 +243,12 @@ pub trait Storage: Send {
     fn patron_cards(&self) -> StoreResult<Vec<String>>;
 
     fn insert_token(&mut self, hash: &str, card: &str, expires_at: i64) -> StoreResult<()>;
-    fn token_card(&self, hash: &str, now: i64) -> StoreResult<Option<String>>;
+    /// The card a live token (by hash) signs in, and when the token
+    /// expires; `None` when it is unknown, revoked or expired at `now`.
+    fn token(&self, hash: &str, now: i64) -> StoreResult<Option<(String, i64)>>;
+    fn token_card(&self, hash: &str, now: i64) -> StoreResult<Option<String>> {
+        Ok(self.token(hash, now)?.map(|(card, _)| card))
+    }
     fn revoke_token(&mut self, hash: &str) -> StoreResult<()>;
     fn record_login_failure(&mut self, card: &str, at: i64) -> StoreResult<()>;
     fn login_failures_since(&self, card: &str, since: i64) -> StoreResult<u32>;

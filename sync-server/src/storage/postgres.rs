@@ -543,11 +543,11 @@ impl Storage for PostgresStorage {
         .map(|_| ())
     }
 
-    fn token_card(&self, hash: &str, now: i64) -> StoreResult<Option<String>> {
+    fn token(&self, hash: &str, now: i64) -> StoreResult<Option<(String, i64)>> {
         self.one(
-            "SELECT card FROM tokens WHERE hash = $1 AND NOT revoked AND expires_at > $2",
+            "SELECT card, expires_at FROM tokens WHERE hash = $1 AND NOT revoked AND expires_at > $2",
             &[&hash, &now],
-            |r| get(r, 0),
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
         )
     }
 

@@ -532,11 +532,11 @@ impl Storage for SqliteStorage {
         .map(|_| ())
     }
 
-    fn token_card(&self, hash: &str, now: i64) -> StoreResult<Option<String>> {
+    fn token(&self, hash: &str, now: i64) -> StoreResult<Option<(String, i64)>> {
         self.one(
-            "SELECT card FROM tokens WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
+            "SELECT card, expires_at FROM tokens WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
             params![hash, now],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
 
