@@ -33,6 +33,11 @@ const COMPACT_AFTER_CHUNKS: usize = 64;
 pub const EPOCH_AFTER_CHANGES: usize = 2000;
 /// Longest intent key recorded as a malformed outcome.
 const MAX_INTENT_KEY: usize = 64;
+/// Most new intents decided for one patron in one sync request (in UUIDv7
+/// order), so that one request's transaction stays short however many
+/// intents a device saved offline; the rest are decided by the next sync,
+/// which the patron's devices are poked to make.
+pub const MAX_DECISIONS_PER_SYNC: usize = 200;
 
 struct CachedDoc {
     /// For an `intents` document: the keys that already have an outcome.
@@ -69,6 +74,10 @@ pub struct Hub {
     /// Documents retired by a new epoch in the open transaction: their
     /// devices are poked so that they learn the new ids.
     retired: Vec<String>,
+    /// `intents` documents left with undecided intents by the open
+    /// transaction ([`MAX_DECISIONS_PER_SYNC`]): their devices are poked to
+    /// sync again.
+    undecided: Vec<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -167,6 +176,7 @@ impl Hub {
             circulation: Box::new(BuiltIn),
             epoch_after: EPOCH_AFTER_CHANGES,
             retired: Vec::new(),
+            undecided: Vec::new(),
         };
         if policy_changed {
             hub.transaction(|_, fx| {
@@ -293,6 +303,11 @@ impl Hub {
             self.project(&fx)?;
             let mut changed = self.save_dirty()?;
             changed.append(&mut self.retired);
+            for id in std::mem::take(&mut self.undecided) {
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
+            }
             self.store.announce(&changed)?;
             Ok((r, changed))
         });
@@ -333,6 +348,7 @@ impl Hub {
         // In-memory documents may hold changes that were not stored.
         self.dirty.clear();
         self.retired.clear();
+        self.undecided.clear();
         // A calendar epoch started in the transaction did not happen.
         if let Ok(Some(id)) = self.store.meta("calendar_doc") {
             self.calendar_id = id;
@@ -864,6 +880,8 @@ impl Hub {
         // Decide what the patron asked for, in UUIDv7 (creation) order. Only
         // entries not yet decided are read: the cached document remembers
         // which keys have outcomes, so a sync costs the new intents only.
+        // At most MAX_DECISIONS_PER_SYNC of them: the others stay out of
+        // `decided` and are read again by the next sync.
         if let Some(mut d) = self.dirty.remove(&patron.intents_doc) {
             let decided = match d.decided.take() {
                 Some(set) => set,
@@ -880,6 +898,12 @@ impl Hub {
                 .filter(|k| k.len() <= MAX_INTENT_KEY && !decided.contains(k))
                 .collect();
             fresh.sort();
+            if fresh.len() > MAX_DECISIONS_PER_SYNC {
+                fresh.truncate(MAX_DECISIONS_PER_SYNC);
+                if !self.undecided.contains(&patron.intents_doc) {
+                    self.undecided.push(patron.intents_doc.clone());
+                }
+            }
             let entries = read_intents_with_keys(&d.doc, fresh);
             d.decided = Some(decided);
             let mut ctx = self.ctx();

@@ -6,9 +6,33 @@
 //! read-only beside the server; every loop is bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
+use pustaka_replica::IntentKind;
 use pustaka_scenarios::*;
 use pustaka_sync::Clock;
 use serde_json::Value;
+
+/// A wait that must end.
+async fn bounded<F: std::future::Future>(secs: u64, what: &str, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {secs} s"))
+}
+
+/// A count in the server's database, read-only beside the server.
+fn rows(lib: &Library, sql_from: &str) -> i64 {
+    let path = lib.dir.path().join(pustaka_sync::DB_FILE);
+    let db = rusqlite::Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    db.query_row(&format!("SELECT count(*) FROM {sql_from}"), [], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
 
 struct Patron {
     token: String,
@@ -70,4 +94,70 @@ async fn a_cached_token_is_refused_as_soon_as_it_expires() {
     // A fresh sign-in works.
     let again = sign_in(&lib, "1001").await;
     again.raw("phone").round(&lib).await;
+}
+
+// ---- intents decided per sync -------------------------------------------------
+
+/// 500 intents saved offline by one device reach the server in one request;
+/// the server decides at most `MAX_DECISIONS_PER_SYNC` of them per request,
+/// oldest first, and the next syncs decide the rest: each ends with exactly
+/// one outcome, none lost, none twice.
+#[tokio::test]
+async fn five_hundred_offline_intents_are_decided_a_bounded_batch_per_sync_each_once() {
+    const N: usize = 500;
+    let cap = pustaka_sync::hub::MAX_DECISIONS_PER_SYNC;
+    let lib = Library::start().await;
+    let dev = lib.device("1001", "siti").await;
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..N {
+        let kind = if i % 2 == 0 {
+            IntentKind::CancelRegistration { event: "E1".into() }
+        } else {
+            IntentKind::PlaceHold {
+                title: "T4".into(),
+                branch: "pusat".into(),
+            }
+        };
+        ids.insert(dev.request_unchecked(kind).unwrap().to_string());
+    }
+    assert_eq!(ids.len(), N);
+
+    let mut decided = 0;
+    let mut syncs = 0;
+    for _ in 0..10 {
+        let report = bounded(60, "a sync", dev.sync_once()).await.unwrap();
+        syncs += 1;
+        let now = rows(&lib, "processed_intents WHERE card = '1001'");
+        assert!(
+            now - decided <= (cap * report.requests) as i64,
+            "sync {syncs}: {} decided in {} requests (at most {cap} each)",
+            now - decided,
+            report.requests
+        );
+        decided = now;
+        if dev.view().unwrap().pending.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(decided, N as i64, "every intent decided once");
+    assert!(
+        syncs >= N.div_ceil(cap),
+        "{syncs} syncs decided {N} intents"
+    );
+    let v = dev.view().unwrap();
+    assert!(v.pending.is_empty(), "{} pending", v.pending.len());
+    let circ = dev.circ().unwrap().unwrap();
+    let outcomes: std::collections::BTreeSet<String> = circ.outcomes.keys().cloned().collect();
+    assert_eq!(outcomes, ids, "one outcome for each intent, none other");
+    assert!(
+        rows(&lib, "holds WHERE card = '1001'") <= 1,
+        "a hold placed once at most"
+    );
+
+    // Nothing is left for later: another sync decides nothing more.
+    bounded(60, "a sync", dev.sync_once()).await.unwrap();
+    assert_eq!(
+        rows(&lib, "processed_intents WHERE card = '1001'"),
+        N as i64
+    );
 }
