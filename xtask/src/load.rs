@@ -127,13 +127,15 @@ fn parse(args: &[&str]) -> anyhow::Result<Opts> {
         }
     }
     // Bounded in count and time.
-    if !(1..=5000).contains(&o.patrons)
-        || o.loans > 50
-        || !(o.rate > 0.0 && o.rate <= 5000.0)
-        || !(o.seconds > 0.0 && o.seconds <= 300.0)
-        || o.lru_patrons > 5000
-        || o.servers.is_empty()
-    {
+    let in_bounds = (1..=5000).contains(&o.patrons)
+        && o.loans <= 50
+        && o.rate > 0.0
+        && o.rate <= 5000.0
+        && o.seconds > 0.0
+        && o.seconds <= 300.0
+        && o.lru_patrons <= 5000
+        && !o.servers.is_empty();
+    if !in_bounds {
         bail!(
             "out of bounds: 1..=5000 patrons, ≤ 50 loans, rate in (0, 5000], seconds in (0, 300], ≤ 5000 LRU patrons\n{USAGE}"
         );
@@ -553,7 +555,7 @@ impl Patron for PustakaPatron {
                 h
             }
         };
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let until = self.device.view()?.today + chrono::Days::new(10);
             self.device.suspend_hold(&hold, until)?;
         } else {
@@ -927,6 +929,15 @@ impl RepoPatron {
     /// Applies one message from the server and answers it.
     async fn on_message(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         let m = RepoMsg::decode(bytes)?;
+        if std::env::var_os("PUSTAKA_LOAD_DEBUG").is_some() {
+            eprintln!(
+                "{} <- {:?} {:?} (ours {})",
+                self.peer_id,
+                m.text("type"),
+                m.text("documentId"),
+                self.doc_id
+            );
+        }
         match m.text("type") {
             Some("sync") | Some("request") if m.text("documentId") == Some(&self.doc_id) => {
                 let data = m.bytes("data").context("sync message without data")?;
@@ -934,7 +945,27 @@ impl RepoPatron {
                 self.doc.receive_sync_message(&mut self.state, msg)?;
                 self.flush().await
             }
-            Some("doc-unavailable") => bail!("the server says {} is unavailable", self.doc_id),
+            // The server asks every peer for a document it has not got (a
+            // new patron's): we have only our own, so say so, as an
+            // automerge-repo client does, else it waits for our answer.
+            Some("request") => {
+                let bytes = cbor_encode(vec![
+                    ("type", Cbor::Text("doc-unavailable".into())),
+                    ("senderId", Cbor::Text(self.peer_id.clone())),
+                    ("targetId", Cbor::Text(self.server_id.clone())),
+                    (
+                        "documentId",
+                        Cbor::Text(m.text("documentId").unwrap_or_default().into()),
+                    ),
+                ])?;
+                self.wire.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                let ws = self.ws.as_mut().context("not connected")?;
+                ws.send(WsMessage::Binary(bytes.into())).await?;
+                Ok(())
+            }
+            Some("doc-unavailable") if m.text("documentId") == Some(&self.doc_id) => {
+                bail!("the server says {} is unavailable", self.doc_id)
+            }
             Some("error") => bail!("server error: {:?}", m.text("message")),
             _ => Ok(()),
         }
@@ -1019,7 +1050,7 @@ impl Patron for RepoPatron {
             None => bail!("no intents map"),
         };
         let it = tx.put_object(&intents, id.as_str(), ObjType::Map)?;
-        let kind = if n % 2 == 0 {
+        let kind = if n.is_multiple_of(2) {
             "suspend-hold"
         } else {
             "resume-hold"

@@ -6,8 +6,8 @@
 //! Listens on 127.0.0.1 only.
 
 use axum::{Router, extract::ws::WebSocketUpgrade, routing::get};
-use samod::Repo;
 use samod::storage::TokioFilesystemStorage;
+use samod::{Repo, ShareConfig};
 
 #[tokio::main]
 async fn main() {
@@ -22,6 +22,11 @@ async fn main() {
     let repo = Repo::build_tokio()
         .with_peer_id("samod-bench-server".into())
         .with_storage(TokioFilesystemStorage::new(dir))
+        // Like automerge-repo-sync-server (sharePolicy: false): accept every
+        // peer's documents and answer requests, but never announce a document
+        // to peers that did not ask for it (else every patron's document is
+        // offered to every connected patron).
+        .with_share_policy(ShareConfig::read_write().with_announce(false))
         .load()
         .await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
