@@ -38,6 +38,10 @@ const MAX_INTENT_KEY: usize = 64;
 /// intents a device saved offline; the rest are decided by the next sync,
 /// which the patron's devices are poked to make.
 pub const MAX_DECISIONS_PER_SYNC: usize = 200;
+/// Most devices of one patron whose sync states are kept (any signed-in
+/// patron can name new device ids): past it, the least recently used
+/// device's states are dropped.
+pub const MAX_SYNC_DEVICES: usize = 16;
 
 struct CachedDoc {
     /// For an `intents` document: the keys that already have an outcome.
@@ -926,6 +930,8 @@ impl Hub {
         self.project(fx)?;
         *fx = Effects::default();
         let mut out = vec![];
+        let now = self.clock.now();
+        let mut new_states = false;
         for (doc, kind, mut error) in replies {
             if error.is_none() && self.retired.contains(&doc) {
                 // Replaced in this very transaction by a new epoch.
@@ -946,7 +952,9 @@ impl Hub {
                     // not written again.
                     let encoded = rsync::persist_state(state);
                     if persisted.as_deref() != Some(encoded.as_slice()) {
-                        self.store.put_sync_state(device, &doc, &encoded)?;
+                        self.store
+                            .put_sync_state(card, device, &doc, &encoded, now)?;
+                        new_states |= persisted.is_none();
                     }
                     msg
                 }
@@ -957,6 +965,18 @@ impl Hub {
                 message,
                 error,
             });
+        }
+        // A device new to one of these documents (most often a new device):
+        // the patron's devices with stored states stay bounded.
+        if new_states {
+            let dropped = self
+                .store
+                .forget_old_devices(card, device, MAX_SYNC_DEVICES)?;
+            if dropped > 0 {
+                tracing::info!(
+                    "card {card}: dropped the sync states of {dropped} least recently used device(s)"
+                );
+            }
         }
         // A new epoch may have changed the patron's documents just now.
         let patron = self.store.patron(card)?.unwrap_or(patron);

@@ -161,3 +161,75 @@ async fn five_hundred_offline_intents_are_decided_a_bounded_batch_per_sync_each_
         N as i64
     );
 }
+
+// ---- sync states per patron -------------------------------------------------------
+
+/// Any signed-in patron may name new device ids, and each leaves up to three
+/// sync states on the server. Past `MAX_SYNC_DEVICES` devices the least
+/// recently used one's states are dropped; an honest device whose states
+/// were dropped syncs from scratch and loses nothing.
+#[tokio::test]
+async fn invented_device_ids_leave_a_bounded_number_of_sync_states_and_honest_devices_still_sync() {
+    let max = pustaka_sync::hub::MAX_SYNC_DEVICES as i64;
+    let lib = Library::start().await;
+    let honest = lib.device("1001", "siti").await;
+    let p = sign_in(&lib, "1001").await;
+    assert_eq!(rows(&lib, "sync_states"), 3);
+
+    for i in 0..40 {
+        // A second apart, so "least recently used" is the honest device
+        // first, then the oldest invented ones.
+        lib.clock.set(lib.clock.now() + 1_000);
+        let mut raw = p.raw(&format!("invented-{i:02}"));
+        raw.round(&lib).await;
+        let states = rows(&lib, "sync_states");
+        assert!(
+            states <= max * 3,
+            "after {} devices: {states} states",
+            i + 1
+        );
+    }
+    assert_eq!(
+        rows(
+            &lib,
+            "(SELECT DISTINCT device FROM sync_states WHERE card = '1001')"
+        ),
+        max
+    );
+    assert_eq!(
+        rows(&lib, "sync_states WHERE device = 'invented-39'"),
+        3,
+        "the newest device's states are kept"
+    );
+    assert_eq!(
+        rows(
+            &lib,
+            "sync_states WHERE device BETWEEN 'invented-24' AND 'invented-39'"
+        ),
+        max * 3,
+        "the newest devices' states are kept, so the oldest (the honest one too) were dropped"
+    );
+
+    // The honest device, its states gone from the server, still syncs: its
+    // next intent is decided once.
+    let id = honest
+        .request_unchecked(IntentKind::PlaceHold {
+            title: "T1".into(),
+            branch: "pusat".into(),
+        })
+        .unwrap();
+    for _ in 0..3 {
+        bounded(60, "an honest sync", honest.sync_once())
+            .await
+            .unwrap();
+        if honest.view().unwrap().pending.is_empty() {
+            break;
+        }
+    }
+    let v = honest.view().unwrap();
+    assert!(v.pending.is_empty(), "{:?}", v.pending);
+    let circ = honest.circ().unwrap().unwrap();
+    assert!(circ.outcomes.contains_key(&id.to_string()));
+    assert_eq!(rows(&lib, "processed_intents WHERE card = '1001'"), 1);
+    assert!(rows(&lib, "sync_states") <= max * 3);
+}

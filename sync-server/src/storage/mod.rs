@@ -331,5 +331,19 @@ pub trait Storage: Send {
     fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()>;
     fn replace_doc_snapshot(&mut self, id: &str, snapshot: &[u8]) -> StoreResult<()>;
     fn sync_state(&self, device: &str, doc: &str) -> StoreResult<Option<Vec<u8>>>;
-    fn put_sync_state(&mut self, device: &str, doc: &str, state: &[u8]) -> StoreResult<()>;
+    /// Stores a device's sync state of a document, for the patron `card`,
+    /// used `now` (written only when the state changed).
+    fn put_sync_state(
+        &mut self,
+        card: &str,
+        device: &str,
+        doc: &str,
+        state: &[u8],
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Keeps the sync states of at most `keep` of the patron's devices:
+    /// `device` and the most recently used others; the rest are dropped (a
+    /// device whose states are gone starts its next sync from scratch,
+    /// losing nothing). Returns how many devices were dropped.
+    fn forget_old_devices(&mut self, card: &str, device: &str, keep: usize) -> StoreResult<usize>;
 }

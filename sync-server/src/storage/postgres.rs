@@ -32,7 +32,8 @@ const WRITE_LOCK: i64 = 0x0050_5553_5441_4b41; // "PUSTAKA"
 /// Document ids per notification (a payload must stay under 8000 bytes).
 const IDS_PER_NOTIFY: usize = 100;
 
-const SCHEMA: &[&str] = &[r#"
+const SCHEMA: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE patrons (
@@ -74,7 +75,17 @@ CREATE TABLE sync_states (device TEXT NOT NULL, doc_id TEXT NOT NULL, state BYTE
 CREATE TABLE calendar_feeds (card TEXT PRIMARY KEY REFERENCES patrons(card), token_hash TEXT NOT NULL UNIQUE);
 CREATE TABLE email_prefs (card TEXT PRIMARY KEY REFERENCES patrons(card), email TEXT NOT NULL, lang TEXT NOT NULL DEFAULT 'id');
 CREATE TABLE emails_sent (key TEXT PRIMARY KEY, sent_at BIGINT NOT NULL);
-"#];
+"#,
+    r#"
+-- 2: a sync state names the patron it was last written for and when, so a
+-- patron's devices can be bounded (the least recently used dropped first).
+ALTER TABLE sync_states ADD COLUMN card TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_states ADD COLUMN last_used BIGINT NOT NULL DEFAULT 0;
+UPDATE sync_states s SET card = d.owner FROM docs d WHERE d.id = s.doc_id;
+UPDATE sync_states s SET card = COALESCE((SELECT o.card FROM sync_states o WHERE o.device = s.device AND o.card <> '' LIMIT 1), '') WHERE s.card = '';
+CREATE INDEX sync_states_card ON sync_states(card, device);
+"#,
+];
 
 struct Conn {
     url: String,
@@ -1083,12 +1094,35 @@ impl Storage for PostgresStorage {
         )
     }
 
-    fn put_sync_state(&mut self, device: &str, doc: &str, state: &[u8]) -> StoreResult<()> {
+    fn put_sync_state(
+        &mut self,
+        card: &str,
+        device: &str,
+        doc: &str,
+        state: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO sync_states(device, doc_id, state) VALUES ($1, $2, $3) ON CONFLICT(device, doc_id) DO UPDATE SET state = excluded.state",
-            &[&device, &doc, &state],
+            "INSERT INTO sync_states(device, doc_id, state, card, last_used) VALUES ($1, $2, $3, $4, $5) ON CONFLICT(device, doc_id) DO UPDATE SET state = excluded.state, card = excluded.card, last_used = excluded.last_used",
+            &[&device, &doc, &state, &card, &now],
         )
         .map(|_| ())
+    }
+
+    fn forget_old_devices(&mut self, card: &str, device: &str, keep: usize) -> StoreResult<usize> {
+        let others = i64::try_from(keep.saturating_sub(1)).unwrap_or(i64::MAX);
+        let dropped: Vec<String> = self.many(
+            "SELECT device FROM sync_states WHERE card = $1 AND device <> $2 GROUP BY device ORDER BY MAX(last_used) DESC, device OFFSET $3",
+            &[&card, &device, &others],
+            |r| get(r, 0),
+        )?;
+        for d in &dropped {
+            self.exec(
+                "DELETE FROM sync_states WHERE card = $1 AND device = $2",
+                &[&card, &d],
+            )?;
+        }
+        Ok(dropped.len())
     }
 }
 

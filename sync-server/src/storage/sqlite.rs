@@ -113,6 +113,17 @@ CREATE TABLE emails_sent (
   sent_at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- 7: a sync state names the patron it was last written for and when, so a
+-- patron's devices can be bounded (the least recently used dropped first).
+-- Existing states: the owner of their document, or for the calendar the
+-- patron of another state of the same device.
+ALTER TABLE sync_states ADD COLUMN card TEXT NOT NULL DEFAULT '';
+ALTER TABLE sync_states ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
+UPDATE sync_states SET card = COALESCE((SELECT owner FROM docs WHERE docs.id = sync_states.doc_id), '');
+UPDATE sync_states SET card = COALESCE((SELECT s.card FROM sync_states s WHERE s.device = sync_states.device AND s.card <> '' LIMIT 1), '') WHERE card = '';
+CREATE INDEX sync_states_card ON sync_states(card, device);
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -990,11 +1001,34 @@ impl Storage for SqliteStorage {
         )
     }
 
-    fn put_sync_state(&mut self, device: &str, doc: &str, state: &[u8]) -> StoreResult<()> {
+    fn put_sync_state(
+        &mut self,
+        card: &str,
+        device: &str,
+        doc: &str,
+        state: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO sync_states(device, doc_id, state) VALUES (?1, ?2, ?3) ON CONFLICT(device, doc_id) DO UPDATE SET state = excluded.state",
-            params![device, doc, state],
+            "INSERT INTO sync_states(device, doc_id, state, card, last_used) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(device, doc_id) DO UPDATE SET state = excluded.state, card = excluded.card, last_used = excluded.last_used",
+            params![device, doc, state, card, now],
         ).map(|_| ())
+    }
+
+    fn forget_old_devices(&mut self, card: &str, device: &str, keep: usize) -> StoreResult<usize> {
+        let others = i64::try_from(keep.saturating_sub(1)).unwrap_or(i64::MAX);
+        let dropped: Vec<String> = self.many(
+            "SELECT device FROM sync_states WHERE card = ?1 AND device <> ?2 GROUP BY device ORDER BY MAX(last_used) DESC, device LIMIT -1 OFFSET ?3",
+            params![card, device, others],
+            |r| r.get(0),
+        )?;
+        for d in &dropped {
+            self.exec(
+                "DELETE FROM sync_states WHERE card = ?1 AND device = ?2",
+                [card, d.as_str()],
+            )?;
+        }
+        Ok(dropped.len())
     }
 }
 
