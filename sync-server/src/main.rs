@@ -8,6 +8,12 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use pustaka_sync::{Clock, SystemClock, admin_token, demo, open_hub, start};
 
+/// mimalloc instead of glibc's malloc: glibc keeps one arena per worker
+/// thread and returns little of it, so RSS grew with request concurrency
+/// rather than with the hot documents (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "pustaka-sync",

@@ -63,6 +63,11 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Runs one statement through the connection's statement cache.
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(p)
+    }
+
     pub fn get(&self, key: &str) -> Result<Option<String>, DeviceError> {
         self.conn
             .query_row("SELECT value FROM account WHERE key = ?1", [key], |r| {
@@ -73,15 +78,13 @@ impl Store {
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), DeviceError> {
-        self.conn
-            .execute("INSERT INTO account(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+        self.exec("INSERT INTO account(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
             .map(|_| ())
             .map_err(db)
     }
 
     pub fn unset(&self, key: &str) -> Result<(), DeviceError> {
-        self.conn
-            .execute("DELETE FROM account WHERE key = ?1", [key])
+        self.exec("DELETE FROM account WHERE key = ?1", [key])
             .map(|_| ())
             .map_err(db)
     }
@@ -100,16 +103,15 @@ impl Store {
             _ => AutoCommit::new(),
         };
         if snapshot.is_none() {
-            self.conn
-                .execute(
-                    "INSERT INTO docs(id, kind, snapshot) VALUES (?1, ?2, x'')",
-                    [id, kind],
-                )
-                .map_err(db)?;
+            self.exec(
+                "INSERT INTO docs(id, kind, snapshot) VALUES (?1, ?2, x'')",
+                [id, kind],
+            )
+            .map_err(db)?;
         }
         let mut st = self
             .conn
-            .prepare("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")
             .map_err(db)?;
         let chunks: Vec<Vec<u8>> = st
             .query_map([id], |r| r.get(0))
@@ -138,20 +140,17 @@ impl Store {
         }
         if d.chunk_bytes > COMPACT_BYTES {
             let snapshot = d.doc.save();
-            self.conn
-                .execute(
-                    "UPDATE docs SET snapshot = ?2 WHERE id = ?1",
-                    params![id, snapshot],
-                )
-                .map_err(db)?;
-            self.conn
-                .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])
+            self.exec(
+                "UPDATE docs SET snapshot = ?2 WHERE id = ?1",
+                params![id, snapshot],
+            )
+            .map_err(db)?;
+            self.exec("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])
                 .map_err(db)?;
             d.chunk_bytes = 0;
         } else {
             let bytes = d.doc.save_after(&d.saved_heads);
-            self.conn
-                .execute(
+            self.exec(
                     "INSERT INTO doc_chunks(doc_id, seq, bytes) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM doc_chunks WHERE doc_id = ?1), ?2)",
                     params![id, bytes],
                 )
@@ -163,32 +162,25 @@ impl Store {
     }
 
     pub fn drop_doc(&self, id: &str) -> Result<(), DeviceError> {
-        self.conn
-            .execute("DELETE FROM docs WHERE id = ?1", [id])
+        self.exec("DELETE FROM docs WHERE id = ?1", [id])
             .map_err(db)?;
-        self.conn
-            .execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])
+        self.exec("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])
             .map_err(db)?;
-        self.conn
-            .execute("DELETE FROM sync_states WHERE doc_id = ?1", [id])
+        self.exec("DELETE FROM sync_states WHERE doc_id = ?1", [id])
             .map_err(db)?;
         Ok(())
     }
 
     pub fn sync_state(&self, id: &str) -> Result<Option<Vec<u8>>, DeviceError> {
         self.conn
-            .query_row(
-                "SELECT state FROM sync_states WHERE doc_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT state FROM sync_states WHERE doc_id = ?1")
+            .and_then(|mut st| st.query_row([id], |r| r.get(0)))
             .optional()
             .map_err(db)
     }
 
     pub fn put_sync_state(&self, id: &str, state: &[u8]) -> Result<(), DeviceError> {
-        self.conn
-            .execute("INSERT INTO sync_states(doc_id, state) VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET state = excluded.state", params![id, state])
+        self.exec("INSERT INTO sync_states(doc_id, state) VALUES (?1, ?2) ON CONFLICT(doc_id) DO UPDATE SET state = excluded.state", params![id, state])
             .map(|_| ())
             .map_err(db)
     }
