@@ -929,15 +929,6 @@ impl RepoPatron {
     /// Applies one message from the server and answers it.
     async fn on_message(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         let m = RepoMsg::decode(bytes)?;
-        if std::env::var_os("PUSTAKA_LOAD_DEBUG").is_some() {
-            eprintln!(
-                "{} <- {:?} {:?} (ours {})",
-                self.peer_id,
-                m.text("type"),
-                m.text("documentId"),
-                self.doc_id
-            );
-        }
         match m.text("type") {
             Some("sync") | Some("request") if m.text("documentId") == Some(&self.doc_id) => {
                 let data = m.bytes("data").context("sync message without data")?;

@@ -68,13 +68,21 @@ impl Store {
         self.conn.prepare_cached(sql)?.execute(p)
     }
 
-    pub fn get(&self, key: &str) -> Result<Option<String>, DeviceError> {
+    /// The first column of the row `sql` selects, if any, through the cache.
+    fn one<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+    ) -> Result<Option<T>, DeviceError> {
         self.conn
-            .query_row("SELECT value FROM account WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
+            .prepare_cached(sql)
+            .and_then(|mut st| st.query_row(p, |r| r.get(0)))
             .optional()
             .map_err(db)
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<String>, DeviceError> {
+        self.one("SELECT value FROM account WHERE key = ?1", [key])
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), DeviceError> {
@@ -90,13 +98,8 @@ impl Store {
     }
 
     pub fn load_doc(&self, id: &str, kind: &str) -> Result<LocalDoc, DeviceError> {
-        let snapshot: Option<Vec<u8>> = self
-            .conn
-            .query_row("SELECT snapshot FROM docs WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(db)?;
+        let snapshot: Option<Vec<u8>> =
+            self.one("SELECT snapshot FROM docs WHERE id = ?1", [id])?;
         let mut doc = match &snapshot {
             Some(s) if !s.is_empty() => AutoCommit::load(s)
                 .map_err(|e| DeviceError::Storage(format!("document {kind}: {e}")))?,
@@ -172,11 +175,7 @@ impl Store {
     }
 
     pub fn sync_state(&self, id: &str) -> Result<Option<Vec<u8>>, DeviceError> {
-        self.conn
-            .prepare_cached("SELECT state FROM sync_states WHERE doc_id = ?1")
-            .and_then(|mut st| st.query_row([id], |r| r.get(0)))
-            .optional()
-            .map_err(db)
+        self.one("SELECT state FROM sync_states WHERE doc_id = ?1", [id])
     }
 
     pub fn put_sync_state(&self, id: &str, state: &[u8]) -> Result<(), DeviceError> {

@@ -4,7 +4,8 @@ use super::*;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
 
-/// Prepared statements kept per connection (72 distinct queries today).
+/// Prepared statements kept per connection: room for every query the
+/// storage makes (rusqlite keeps 16 by default, fewer than one sync uses).
 const STATEMENT_CACHE: usize = 128;
 
 /// Migrations run in order; `PRAGMA user_version` records how far a database
@@ -357,8 +358,7 @@ impl SqliteStorage {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
-        // Every query goes through `prepare_cached`; rusqlite keeps 16
-        // statements by default, fewer than one sync request uses, so
+        // Every query goes through `prepare_cached`: with too small a cache
         // statements were parsed again on every request.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut s = SqliteStorage { conn };
