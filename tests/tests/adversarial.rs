@@ -951,8 +951,12 @@ async fn a_flapping_network_loses_no_intent_and_renews_exactly_once() {
         rows(&lib, "processed_intents WHERE card = '1001'"),
         asked.len() as i64
     );
-    // Renewals took effect exactly once: the loan's count is the number of
-    // accepted renewals, and the due date moved once.
+    // Renewals took effect exactly once. A renewal asked while an earlier
+    // one's outcome had not reached the device carries a stale `seen_due`:
+    // the server answers it "accepted, already renewed" without renewing
+    // again. So: any accepted renewal means the loan was renewed, and it was
+    // renewed once (renewals are refused a second time on one day anyway),
+    // and no accepted renewal means it was not renewed at all.
     for copy in ["C1", "C3"] {
         let accepted = asked
             .iter()
@@ -962,9 +966,12 @@ async fn a_flapping_network_loses_no_intent_and_renews_exactly_once() {
             })
             .count() as u32;
         let loan = &circ.loans[copy];
-        assert_eq!(loan.renewals_used, accepted, "{copy}: {loan:?}");
-        assert!(accepted <= 1, "{copy}: renewed {accepted} times on one day");
-        let want = if accepted == 1 {
+        let renewed = u32::from(accepted > 0);
+        assert_eq!(
+            loan.renewals_used, renewed,
+            "{copy}: {accepted} accepted renewals, {loan:?}"
+        );
+        let want = if renewed == 1 {
             "2026-11-26"
         } else {
             "2026-11-16"
