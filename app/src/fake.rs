@@ -112,6 +112,7 @@ pub fn empty_account() -> AccountView {
         pending: vec![],
         outcomes: vec![],
         history: vec![],
+        keep_history: false,
         branches: branches(),
         utc_offset_minutes: 420,
     }
@@ -227,6 +228,7 @@ pub fn full_account() -> AccountView {
             decided_at: NOW - 86_400_000,
             items: vec![],
         }],
+        keep_history: true,
         history: vec![HistoryView {
             title_id: "T0100".into(),
             title: "Siti Nurbaya".into(),

@@ -112,6 +112,25 @@ pub fn recent_titles(shell: State<'_, Shell>, args: RecentTitles) -> Reply<Vec<T
 }
 
 #[tauri::command]
+pub fn set_keep_history(shell: State<'_, Shell>, args: SetKeepHistory) -> Reply<Requested> {
+    requested(shell.device.set_keep_history(args.keep))
+}
+
+#[tauri::command]
+pub async fn export_data(
+    app: tauri::AppHandle,
+    shell: State<'_, Shell>,
+    args: ExportData,
+) -> Reply<String> {
+    let ExportData {} = args;
+    let dir = app
+        .path()
+        .download_dir()
+        .unwrap_or_else(|_| shell.data_dir.clone());
+    shell.write_export(&dir).await
+}
+
+#[tauri::command]
 pub fn add_to_calendar(
     app: tauri::AppHandle,
     shell: State<'_, Shell>,

@@ -146,6 +146,8 @@ pub fn run() {
             commands::self_checkout,
             commands::get_card_code,
             commands::get_email_reminders,
+            commands::set_keep_history,
+            commands::export_data,
             commands::set_email_reminders,
             commands::get_calendar_feed,
             commands::new_calendar_feed,

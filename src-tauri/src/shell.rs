@@ -107,6 +107,22 @@ impl Shell {
     }
 
     /// Writes an event's calendar file into `dir`; returns its path.
+    /// Saves the library's export of the patron's data into `dir`.
+    pub async fn write_export(&self, dir: &Path) -> Result<String, IpcError> {
+        let data = self.device.export_data().await.map_err(ipc)?;
+        let card = data["patron"]["card"].as_str().unwrap_or("patron");
+        let safe: String = card
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let text = serde_json::to_string_pretty(&data)
+            .map_err(|e| IpcError::new("internal", e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| IpcError::new("storage", e.to_string()))?;
+        let path = dir.join(format!("pustaka-data-{safe}.json"));
+        std::fs::write(&path, text).map_err(|e| IpcError::new("storage", e.to_string()))?;
+        Ok(path.display().to_string())
+    }
+
     pub fn write_event_ics(&self, event: &str, dir: &Path) -> Result<String, IpcError> {
         let view = self.device.view().map_err(ipc)?;
         let e = view

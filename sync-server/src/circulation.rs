@@ -484,9 +484,8 @@ impl Circulation for Sip2Circulation {
         }
         if let Some(mut loan) = cx.store.open_loan_of_copy(barcode)? {
             // Fines are the library system's business here.
-            loan.returned = Some(cx.today);
-            cx.store.update_loan(&loan)?;
             fx.patrons.insert(loan.card.clone());
+            cx.close_loan(&mut loan)?;
         }
         cx.touch_title(&title.id, fx)?;
         // Where the copy goes next is the library system's decision too: it

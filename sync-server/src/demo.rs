@@ -418,7 +418,9 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
             )?;
         }
     }
-    // A few returns, so loan history is not empty.
+    // A few returns, so loan history is not empty: the demo patron chose
+    // to keep theirs (everyone else's returned loans become anonymous).
+    hub.with_engine(|c, fx| c.set_history(demo, true, fx).map(|_| ()))?;
     clock.set(day(-4));
     checkin(hub, &pick(9), "pusat")?;
     for c in ["B00021", "B00331", "B00501"] {

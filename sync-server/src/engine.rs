@@ -64,6 +64,9 @@ pub struct Effects {
     pub epochs: BTreeSet<String>,
     /// The shared calendar starts a new epoch in this transaction.
     pub calendar_epoch: bool,
+    /// Patrons whose `circ` starts a new epoch whose old document is deleted,
+    /// not archived (they asked the library to forget their history).
+    pub purges: BTreeSet<String>,
 }
 
 pub const CONFIRMED: &str = "confirmed";
@@ -198,6 +201,7 @@ impl<'a> Ctx<'a> {
             IntentKind::ChangePickup { hold, branch } => self.change_pickup(card, hold, branch, fx),
             IntentKind::RegisterEvent { event } => self.register(card, event, fx),
             IntentKind::CancelRegistration { event } => self.cancel_registration(card, event, fx),
+            IntentKind::SetHistory { keep } => self.set_history(card, *keep, fx),
         };
         let mut outcome = match result {
             Ok(o) => o,
@@ -676,6 +680,41 @@ impl<'a> Ctx<'a> {
         Ok(Self::accepted("accepted-cancel-registration", &[], &[]))
     }
 
+    /// The patron's choice about their loan history. Opting out forgets
+    /// it: their returned loans become anonymous and their `circ` starts
+    /// over in a new document, the old one's bytes deleted (a deleted map
+    /// entry would stay readable in the document's history).
+    pub(crate) fn set_history(
+        &mut self,
+        card: &str,
+        keep: bool,
+        fx: &mut Effects,
+    ) -> EngineResult<OutcomeDoc> {
+        let mut p = self.patron(card)?;
+        p.keep_history = keep;
+        self.store.update_patron(&p)?;
+        if keep {
+            return Ok(Self::accepted("accepted-keep-history", &[], &[]));
+        }
+        let forgotten = self.store.anonymize_returned_loans(card)?.to_string();
+        fx.purges.insert(card.to_string());
+        Ok(Self::accepted(
+            "accepted-forget-history",
+            &[("count", &forgotten)],
+            &[("count", &forgotten)],
+        ))
+    }
+
+    /// A returned loan keeps its borrower only if they keep a history.
+    pub(crate) fn close_loan(&mut self, loan: &mut LoanRow) -> EngineResult<()> {
+        loan.returned = Some(self.today);
+        if !self.patron(&loan.card)?.keep_history {
+            loan.card = String::new();
+        }
+        self.store.update_loan(loan)?;
+        Ok(())
+    }
+
     // ---- the librarian's side -------------------------------------------
 
     /// A renewal at the desk (the librarian's side of the same rules).
@@ -829,14 +868,14 @@ impl<'a> Ctx<'a> {
         let (copy, title) = self.copy_and_title(barcode)?;
         if let Some(mut loan) = self.store.open_loan_of_copy(barcode)? {
             let fine = rules::fine(self.policy, &self.loan_facts(&loan)?, self.today)?;
-            loan.returned = Some(self.today);
-            self.store.update_loan(&loan)?;
+            let card = loan.card.clone();
             if fine > 0 {
-                let mut p = self.patron(&loan.card)?;
+                let mut p = self.patron(&card)?;
                 p.fines_charged += fine;
                 self.store.update_patron(&p)?;
             }
-            fx.patrons.insert(loan.card.clone());
+            self.close_loan(&mut loan)?;
+            fx.patrons.insert(card);
         }
         self.touch_title(&title.id, fx)?;
         // A copy in transit for a hold arrives when checked in at its pickup branch.
@@ -968,6 +1007,7 @@ impl<'a> Ctx<'a> {
                 expires: p.expires.to_string(),
                 home_branch: p.home_branch.clone(),
                 fines_owed: facts.fines_owed,
+                keep_history: Some(p.keep_history),
             },
             ..Default::default()
         };
@@ -1065,7 +1105,12 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        for l in self.store.returned_loans_of(card, 50)? {
+        let kept = if p.keep_history {
+            self.store.returned_loans_of(card, 50)?
+        } else {
+            vec![]
+        };
+        for l in kept {
             let (_, title) = self.copy_and_title(&l.copy)?;
             circ.history.insert(
                 l.id.clone(),

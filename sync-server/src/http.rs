@@ -205,6 +205,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/account/email",
             axum::routing::put(set_email_reminders).get(email_reminders),
         )
+        .route("/v1/account/export", get(export))
         .route("/v1/card/public-key", get(card_public_key))
         .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
@@ -740,6 +741,15 @@ async fn card_token(
     Ok(Json(
         serde_json::json!({ "token": token, "claims": claims }),
     ))
+}
+
+/// Everything the library holds about the signed-in patron, as JSON.
+async fn export(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (card, _) = patron(&s, &headers).await?;
+    Ok(Json(s.run(move |hub| hub.export(&card)).await?))
 }
 
 /// The key that verifies cards offline (book vans, branches).

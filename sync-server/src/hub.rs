@@ -383,10 +383,23 @@ impl Hub {
     }
 
     /// Retires `old` and registers a fresh document in its place; returns
-    /// the new id. The old one stays in storage as the epoch's archive.
-    fn start_epoch(&mut self, old: &str, kind: DocKind, owner: &str) -> Result<String, ApiError> {
+    /// the new id. The old one stays in storage as the epoch's archive,
+    /// unless `purge`: then its bytes are deleted (the patron asked the
+    /// library to forget what it held, and an Automerge document remembers
+    /// every value it ever had).
+    fn start_epoch(
+        &mut self,
+        old: &str,
+        kind: DocKind,
+        owner: &str,
+        purge: bool,
+    ) -> Result<String, ApiError> {
         let id = random_hex(16)?;
-        self.store.retire_doc(old)?;
+        if purge {
+            self.store.purge_doc(old)?;
+        } else {
+            self.store.retire_doc(old)?;
+        }
         self.store.insert_doc(&DocRow {
             id: id.clone(),
             kind: kind.code().into(),
@@ -408,8 +421,9 @@ impl Hub {
             // A new epoch: a fresh document with the current state (every
             // outcome included, so pending intents on offline devices still
             // find theirs); devices follow the new id from the directory.
-            if fx.epochs.contains(card) || d.changes >= self.epoch_after {
-                let id = self.start_epoch(&p.circ_doc, DocKind::Circ, card)?;
+            let purge = fx.purges.contains(card);
+            if purge || fx.epochs.contains(card) || d.changes >= self.epoch_after {
+                let id = self.start_epoch(&p.circ_doc, DocKind::Circ, card, purge)?;
                 self.store.set_circ_doc(card, &id)?;
                 tracing::info!(
                     "card {card}: circ starts a new epoch ({} changes)",
@@ -431,7 +445,7 @@ impl Hub {
             let mut id = self.calendar_id.clone();
             let mut d = self.take(&id, DocKind::Calendar)?;
             if fx.calendar_epoch || d.changes >= self.epoch_after {
-                id = self.start_epoch(&id, DocKind::Calendar, "")?;
+                id = self.start_epoch(&id, DocKind::Calendar, "", false)?;
                 self.store.set_meta("calendar_doc", &id)?;
                 tracing::info!("the calendar starts a new epoch ({} changes)", d.changes);
                 self.calendar_id = id.clone();
@@ -531,6 +545,7 @@ impl Hub {
                 fines_charged: 0,
                 circ_doc: random_hex(16)?,
                 intents_doc: random_hex(16)?,
+                keep_history: false,
             };
             hub.store.insert_doc(&DocRow {
                 id: row.circ_doc.clone(),
@@ -726,6 +741,95 @@ impl Hub {
 
     /// The patron's card as signed claims: number, membership expiry,
     /// whether the account is blocked (and why), issued now.
+    /// Everything the library holds about a patron, for the patron (the
+    /// privacy export): their record, loans, kept history, holds,
+    /// registrations, every decision on their requests, e-mail reminder
+    /// settings and the devices that synced. Never the PIN's hash.
+    pub fn export(&mut self, card: &str) -> Result<serde_json::Value, ApiError> {
+        use serde_json::json;
+        let now = self.clock.now();
+        let ctx = self.ctx();
+        let p = ctx.patron(card)?;
+        let facts = ctx.patron_facts(&p)?;
+        let store = &*self.store;
+        let title_of = |copy: &str| -> Result<(String, String), ApiError> {
+            let Some(c) = store.copy(copy)? else {
+                return Ok((String::new(), String::new()));
+            };
+            let t = store.title(&c.title_id)?;
+            Ok((c.title_id, t.map(|t| t.title).unwrap_or_default()))
+        };
+        let loan = |l: &crate::storage::LoanRow| -> Result<serde_json::Value, ApiError> {
+            let (title_id, title) = title_of(&l.copy)?;
+            Ok(json!({
+                "copy": l.copy, "title_id": title_id, "title": title,
+                "checked_out": l.checked_out.to_string(), "due": l.due.to_string(),
+                "renewals_used": l.renewals_used,
+                "returned": l.returned.map(|d| d.to_string()),
+            }))
+        };
+        let loans = store
+            .open_loans_of(card)?
+            .iter()
+            .map(loan)
+            .collect::<Result<Vec<_>, _>>()?;
+        let history = store
+            .returned_loans_of(card, u32::MAX)?
+            .iter()
+            .map(loan)
+            .collect::<Result<Vec<_>, _>>()?;
+        let holds: Vec<serde_json::Value> = store
+            .holds_of(card)?
+            .into_iter()
+            .map(|h| {
+                json!({
+                    "id": h.id, "title_id": h.title_id, "status": h.status,
+                    "pickup_branch": h.pickup_branch, "placed_at": h.placed_at,
+                    "suspended_until": h.suspended_until.map(|d| d.to_string()),
+                    "pickup_by": h.pickup_by.map(|d| d.to_string()),
+                })
+            })
+            .collect();
+        let registrations: Vec<serde_json::Value> = store
+            .registrations_of(card)?
+            .into_iter()
+            .map(|r| json!({ "event": r.event_id, "status": r.status }))
+            .collect();
+        let mut decisions = vec![];
+        for (id, text) in store.outcomes_of(card)? {
+            let outcome: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| ApiError::Internal(format!("outcome {id}: {e}")))?;
+            decisions.push(json!({ "intent": id, "outcome": outcome }));
+        }
+        let email = store
+            .email_prefs(card)?
+            .map(|(email, lang)| json!({ "email": email, "lang": lang }));
+        let devices: Vec<serde_json::Value> = store
+            .devices_of(card)?
+            .into_iter()
+            .map(|(device, last)| json!({ "device": device, "last_synced": last }))
+            .collect();
+        Ok(json!({
+            "format": "pustaka-export/1",
+            "exported_at": now,
+            "library": self.policy.library.name,
+            "patron": {
+                "card": p.card, "name": p.name, "patron_type": p.patron_type,
+                "status": p.status, "expires": p.expires.to_string(),
+                "home_branch": p.home_branch, "email": p.email,
+                "fines_owed": facts.fines_owed, "keep_history": p.keep_history,
+            },
+            "loans": loans,
+            "loan_history": history,
+            "holds": holds,
+            "event_registrations": registrations,
+            "decisions": decisions,
+            "email_reminders": email,
+            "devices": devices,
+            "documents": { "circ": p.circ_doc, "intents": p.intents_doc },
+        }))
+    }
+
     pub fn card_token(
         &mut self,
         card: &str,

@@ -203,6 +203,34 @@ impl Library {
         panic!("could not restart the server on {addr}");
     }
 
+    /// `SELECT count(*) FROM <sql_from>` in the library's own database,
+    /// SQLite or PostgreSQL (read-only use: proving what is stored).
+    pub fn count(&self, sql_from: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {sql_from}");
+        match &self.database {
+            pustaka_sync::Database::Sqlite(dir) => {
+                let db = rusqlite::Connection::open_with_flags(
+                    dir.join(pustaka_sync::DB_FILE),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .unwrap();
+                db.query_row(&sql, [], |r| r.get(0)).unwrap()
+            }
+            // The blocking client runs a runtime of its own: not on a
+            // thread driving async tasks.
+            pustaka_sync::Database::Postgres(url) => {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    c.query_one(sql.as_str(), &[]).unwrap().get::<_, i64>(0)
+                })
+                .join()
+                .unwrap()
+            }
+        }
+    }
+
     pub fn advance_days(&self, days: i64) {
         self.clock.advance_days(days);
     }

@@ -174,7 +174,7 @@ fn ci() -> anyhow::Result<()> {
 /// (`PUSTAKA_TEST_STORAGE=postgres`), and the two-server tests.
 fn scenarios_on_postgres(pg: &pg::Postgres) -> anyhow::Result<()> {
     eprintln!(
-        "$ PUSTAKA_TEST_STORAGE=postgres PUSTAKA_PG=… cargo test -p pustaka-scenarios --test scenarios --test postgres"
+        "$ PUSTAKA_TEST_STORAGE=postgres PUSTAKA_PG=… cargo test -p pustaka-scenarios --test scenarios --test privacy --test postgres"
     );
     let status = Command::new("cargo")
         .args([
@@ -183,6 +183,8 @@ fn scenarios_on_postgres(pg: &pg::Postgres) -> anyhow::Result<()> {
             "pustaka-scenarios",
             "--test",
             "scenarios",
+            "--test",
+            "privacy",
             "--test",
             "postgres",
         ])

@@ -129,7 +129,9 @@ pub fn LoansView(
             }
             details { class: "history",
                 summary { {t.ta("history-title", &[("n", a.history.len().to_string())])} }
-                if a.history.is_empty() {
+                if !a.keep_history {
+                    p { class: "muted", id: "history-off", {t.t("history-not-kept")} }
+                } else if a.history.is_empty() {
                     Empty { text: t.t("history-empty") }
                 }
                 ul {

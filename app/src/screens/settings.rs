@@ -1,7 +1,7 @@
 use dioxus::prelude::*;
 use pustaka_ipc::{
-    EmailReminders, GetCalendarFeed, GetEmailReminders, NewCalendarFeed, Session,
-    SetEmailReminders, SetSettings, SignOut,
+    EmailReminders, ExportData, GetAccount, GetCalendarFeed, GetEmailReminders, NewCalendarFeed,
+    Session, SetEmailReminders, SetKeepHistory, SetSettings, SignOut,
 };
 
 use crate::components::{ErrorBox, Load, Loading};
@@ -15,7 +15,19 @@ pub enum SettingsAction {
     Email(Option<String>),
     /// A new secret calendar address.
     NewFeed,
+    /// Keep the loan history, or stop keeping it and delete it.
+    KeepHistory(bool),
+    /// Save everything the library holds about the patron as JSON.
+    Export,
     SignOut,
+}
+
+/// The patron's loan-history choice as the replica shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryChoice {
+    pub keep: bool,
+    /// A change was asked and the library has not decided it yet.
+    pub pending: bool,
 }
 
 pub const LEAD_DAYS: [u32; 4] = [7, 3, 2, 1];
@@ -31,6 +43,14 @@ pub fn Settings() -> Element {
     };
     let email = use_query(|| GetEmailReminders {});
     let feed = use_query(|| GetCalendarFeed {});
+    let account = use_query(|| GetAccount {});
+    let history = match &*account.read() {
+        Some(Ok(a)) => Some(HistoryChoice {
+            keep: a.keep_history,
+            pending: a.pending.iter().any(|p| p.kind == "set_history"),
+        }),
+        _ => None,
+    };
     let email = Load::of(&email.read());
     let feed = match &*feed.read() {
         Some(Ok(url)) => url.clone(),
@@ -42,6 +62,7 @@ pub fn Settings() -> Element {
             session,
             email,
             feed,
+            history,
             on_action: move |a: SettingsAction| {
                 let b = backend.clone();
                 // Settings the library keeps: asked of the server, then the
@@ -51,6 +72,20 @@ pub fn Settings() -> Element {
                         return act(b, ctx, SetEmailReminders { email }, "done-email");
                     }
                     SettingsAction::NewFeed => return act(b, ctx, NewCalendarFeed {}, "done-feed"),
+                    SettingsAction::KeepHistory(keep) => {
+                        return act(b, ctx, SetKeepHistory { keep }, "done-history");
+                    }
+                    SettingsAction::Export => {
+                        spawn(async move {
+                            let mut ctx = ctx;
+                            let notice = match b.call(&ExportData {}).await {
+                                Ok(path) => Notice::Text(ctx.t().ta("done-export", &[("path", path)])),
+                                Err(e) => Notice::Failed(e),
+                            };
+                            ctx.notice.set(Some(notice));
+                        });
+                        return;
+                    }
                     _ => {}
                 }
                 spawn(async move {
@@ -75,7 +110,10 @@ pub fn Settings() -> Element {
                             None
                         }),
                         // Handled above, by `act`.
-                        SettingsAction::Email(_) | SettingsAction::NewFeed => return,
+                        SettingsAction::Email(_)
+                        | SettingsAction::NewFeed
+                        | SettingsAction::KeepHistory(_)
+                        | SettingsAction::Export => return,
                     };
                     match r {
                         Ok(Some(s)) => {
@@ -101,6 +139,8 @@ pub fn SettingsView(
     email: Load<EmailReminders>,
     /// The secret calendar address this device made, if any.
     feed: Option<String>,
+    /// The loan-history choice (`None` before the first sync).
+    history: Option<HistoryChoice>,
     on_action: EventHandler<SettingsAction>,
 ) -> Element {
     let Load::Ready(s) = session else {
@@ -164,6 +204,7 @@ pub fn SettingsView(
                     {if feed.is_some() { t.t("settings-feed-renew") } else { t.t("settings-feed-create") }}
                 }
             }
+            Privacy { t: t.clone(), history, on_action }
             section { "aria-labelledby": "h-account",
                 h2 { id: "h-account", {t.t("settings-account")} }
                 dl { class: "facts",
@@ -239,6 +280,45 @@ fn EmailSettings(
                         }
                     }
                 },
+            }
+        }
+    }
+}
+
+#[component]
+fn Privacy(
+    t: T,
+    history: Option<HistoryChoice>,
+    on_action: EventHandler<SettingsAction>,
+) -> Element {
+    rsx! {
+        section { "aria-labelledby": "h-privacy",
+            h2 { id: "h-privacy", {t.t("settings-privacy")} }
+            if let Some(h) = history {
+                label { class: "check",
+                    input {
+                        r#type: "checkbox",
+                        id: "keep-history",
+                        checked: h.keep,
+                        disabled: h.pending,
+                        "aria-describedby": "keep-history-hint",
+                        onchange: move |e: Event<FormData>| on_action.call(SettingsAction::KeepHistory(e.checked())),
+                    }
+                    {t.t("settings-keep-history")}
+                }
+                p { class: "muted", id: "keep-history-hint",
+                    {if h.keep { t.t("settings-keep-history-on") } else { t.t("settings-keep-history-off") }}
+                }
+                if h.pending {
+                    p { id: "keep-history-pending", role: "status", {t.t("settings-keep-history-pending")} }
+                }
+            }
+            p { class: "muted", id: "export-hint", {t.t("settings-export-hint")} }
+            button {
+                id: "export-data",
+                "aria-describedby": "export-hint",
+                onclick: move |_| on_action.call(SettingsAction::Export),
+                {t.t("settings-export")}
             }
         }
     }

@@ -44,6 +44,22 @@ impl Device {
             .await
     }
 
+    /// Everything the library holds about the patron, as the library's
+    /// JSON export (needs the network). The device adds nothing of its own:
+    /// what it holds is a replica of what the library sent.
+    pub async fn export_data(&self) -> Result<serde_json::Value, DeviceError> {
+        let (server, token) = self.server_and_token()?;
+        self.transport_ref()
+            .get_json_as(&format!("{server}/v1/account/export"), &token)
+            .await
+    }
+
+    /// Asks the library to keep the patron's loan history, or to stop and
+    /// delete it. Works offline: an intent the library decides.
+    pub fn set_keep_history(&self, keep: bool) -> Result<uuid::Uuid, DeviceError> {
+        self.request(pustaka_replica::IntentKind::SetHistory { keep })
+    }
+
     /// The calendar address this device made last, if any.
     pub fn calendar_feed(&self) -> Result<Option<String>, DeviceError> {
         self.local_get(FEED_KEY)

@@ -358,6 +358,7 @@ mod tests {
             pending: vec![],
             outcomes: vec![],
             history: vec![],
+            keep_history: false,
             branches: vec![],
             utc_offset_minutes: 420,
         }

@@ -43,6 +43,10 @@ impl Store {
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
+        // A deleted row's bytes are overwritten, so signing out leaves
+        // nothing of the patron's documents in the file.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
         let version: i64 = conn
@@ -203,6 +207,14 @@ impl Store {
     pub fn wipe(&self) -> Result<(), DeviceError> {
         self.conn
             .execute_batch("BEGIN; DELETE FROM docs; DELETE FROM doc_chunks; DELETE FROM sync_states; DELETE FROM account WHERE key != 'device_id'; COMMIT;")
+            .map_err(db)?;
+        // Deleted rows' bytes stay in free pages and in the write-ahead
+        // log until overwritten: zero them (`secure_delete` is on), move
+        // the log into the file and truncate it, and give the pages back.
+        self.conn
+            .execute_batch(
+                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+            )
             .map_err(db)
     }
 }

@@ -99,6 +99,8 @@ impl Rules {
                     Err(Reason::NotRegistered)
                 }
             }
+            // Always the patron's to choose.
+            IntentKind::SetHistory { .. } => Ok(()),
         }
     }
 }
@@ -269,6 +271,7 @@ pub(crate) fn build(
         pending,
         outcomes,
         history,
+        keep_history: circ.patron.keep_history.unwrap_or(false),
         branches: rules
             .policy
             .branches

@@ -154,6 +154,16 @@ command!(ChangePickup = "change_pickup" -> Requested { hold: String, branch: Str
 command!(RegisterEvent = "register_event" -> Requested { event: String });
 command!(CancelRegistration = "cancel_registration" -> Requested { event: String });
 command!(
+    /// Asks the library to keep the loan history (`true`) or to stop keeping
+    /// it and delete it (`false`); decided like any other request.
+    SetKeepHistory = "set_keep_history" -> Requested { keep: bool }
+);
+command!(
+    /// Saves everything the library holds about the patron as a JSON file
+    /// (needs the network); returns where it was saved.
+    ExportData = "export_data" -> String {}
+);
+command!(
     /// Catalogue search on the library's server; `format` is a format or
     /// item type (`book`, `ebook`…), `language` a MARC language code.
     Search = "search" -> SearchResults {

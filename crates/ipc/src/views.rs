@@ -109,8 +109,11 @@ pub struct AccountView {
     pub events: Vec<EventView>,
     pub pending: Vec<PendingView>,
     pub outcomes: Vec<OutcomeView>,
-    /// Returned loans, newest first.
+    /// Returned loans, newest first (empty unless the patron keeps history).
     pub history: Vec<HistoryView>,
+    /// Whether the library keeps the patron's loan history (their choice).
+    #[serde(default)]
+    pub keep_history: bool,
     /// The library's branches, for pickup choices and filters.
     pub branches: Vec<BranchInfo>,
     /// The library's UTC offset, for showing event times.

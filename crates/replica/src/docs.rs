@@ -26,6 +26,10 @@ pub struct PatronDoc {
     pub expires: String,
     pub home_branch: String,
     pub fines_owed: i64,
+    /// Whether the library keeps the patron's loan history (their choice;
+    /// absent in documents projected before the choice existed: not kept).
+    #[autosurgeon(missing = "Default::default")]
+    pub keep_history: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
@@ -234,7 +238,7 @@ macro_rules! field_diff {
 }
 
 field_diff! {
-    PatronDoc { card, name, patron_type, status, expires, home_branch, fines_owed }
+    PatronDoc { card, name, patron_type, status, expires, home_branch, fines_owed, keep_history }
     LoanDoc { title_id, title, author, item_type, collection, branch, checked_out, due, renewals_used, renewals_allowed, others_waiting, fine }
     HoldDoc { title_id, title, author, status, position, queue_len, copies, pickup_branch, pickup_by, suspended_until, placed_at, estimated_wait_days }
     RegistrationDoc { status, position }
@@ -492,6 +496,7 @@ mod tests {
                 expires: "2027-12-31".into(),
                 home_branch: "pusat".into(),
                 fines_owed: 0,
+                keep_history: Some(true),
             },
             ..Default::default()
         };
@@ -537,6 +542,24 @@ mod tests {
             },
         );
         c2.write(&mut doc, Some(&c)).unwrap();
+        assert_eq!(Circ::read(&doc).unwrap(), Some(c2));
+    }
+
+    #[test]
+    fn a_circ_projected_before_the_history_choice_reads_as_not_kept() {
+        let mut doc = AutoCommit::new();
+        let c = circ();
+        c.write(&mut doc, None).unwrap();
+        let Some((_, patron)) = doc.get(ROOT, "patron").unwrap() else {
+            panic!("no patron map");
+        };
+        doc.delete(&patron, "keep_history").unwrap();
+        let read = Circ::read(&doc).unwrap().unwrap();
+        assert_eq!(read.patron.keep_history, None);
+        // The next projection adds the field as a small change.
+        let mut c2 = c.clone();
+        c2.patron.keep_history = Some(false);
+        c2.write(&mut doc, Some(&read)).unwrap();
         assert_eq!(Circ::read(&doc).unwrap(), Some(c2));
     }
 

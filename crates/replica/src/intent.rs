@@ -46,6 +46,11 @@ pub enum IntentKind {
     CancelRegistration {
         event: String,
     },
+    /// Keep the patron's loan history (`true`) or stop keeping it and delete
+    /// what was kept (`false`).
+    SetHistory {
+        keep: bool,
+    },
 }
 
 impl IntentKind {
@@ -60,6 +65,7 @@ impl IntentKind {
             IntentKind::ChangePickup { .. } => "change_pickup",
             IntentKind::RegisterEvent { .. } => "register_event",
             IntentKind::CancelRegistration { .. } => "cancel_registration",
+            IntentKind::SetHistory { .. } => "set_history",
         }
     }
 }
@@ -86,6 +92,9 @@ pub struct IntentDoc {
     pub hold: Option<String>,
     pub until: Option<String>,
     pub event: Option<String>,
+    /// Absent in intents written before `set_history` existed.
+    #[autosurgeon(missing = "Default::default")]
+    pub keep: Option<bool>,
 }
 
 /// Longest id or argument a device may send; longer means malformed.
@@ -134,6 +143,7 @@ impl Intent {
             IntentKind::RegisterEvent { event } | IntentKind::CancelRegistration { event } => {
                 d.event = Some(event.clone())
             }
+            IntentKind::SetHistory { keep } => d.keep = Some(*keep),
         }
         d
     }
@@ -188,6 +198,9 @@ impl Intent {
             },
             "cancel_registration" => IntentKind::CancelRegistration {
                 event: arg("event", &d.event)?,
+            },
+            "set_history" => IntentKind::SetHistory {
+                keep: d.keep.ok_or("`keep` is missing")?,
             },
             other => return Err(format!("unknown intent kind `{}`", clip(other))),
         };
@@ -247,6 +260,10 @@ pub fn append_intent(doc: &mut AutoCommit, intent: &Intent) -> Result<(), Replic
             None => doc.put(&obj, name, ScalarValue::Null)?,
         }
     }
+    match d.keep {
+        Some(k) => doc.put(&obj, "keep", k)?,
+        None => doc.put(&obj, "keep", ScalarValue::Null)?,
+    }
     Ok(())
 }
 
@@ -305,6 +322,8 @@ mod tests {
             },
             IntentKind::RegisterEvent { event: "E1".into() },
             IntentKind::CancelRegistration { event: "E1".into() },
+            IntentKind::SetHistory { keep: true },
+            IntentKind::SetHistory { keep: false },
         ]
     }
 
@@ -332,6 +351,28 @@ mod tests {
         let b = uuid_v7(2000, [0; 10]);
         assert!(a < b);
         assert_eq!(a.get_version_num(), 7);
+    }
+
+    #[test]
+    fn an_intent_written_before_set_history_existed_still_reads() {
+        let mut doc = AutoCommit::new();
+        let old = Intent::new(IntentKind::RenewAll, 5, "d", [1; 10]);
+        append_intent(&mut doc, &old).unwrap();
+        let Some((_, entry)) = doc.get(ROOT, old.id.to_string()).unwrap() else {
+            panic!("no entry");
+        };
+        doc.delete(&entry, "keep").unwrap();
+        let read = read_intents(&doc);
+        assert_eq!(read[0].1, Ok(old));
+        // A set_history without its `keep` is malformed, not a guess.
+        let bad = Intent::new(IntentKind::SetHistory { keep: true }, 6, "d", [2; 10]);
+        append_intent(&mut doc, &bad).unwrap();
+        let Some((_, entry)) = doc.get(ROOT, bad.id.to_string()).unwrap() else {
+            panic!("no entry");
+        };
+        doc.delete(&entry, "keep").unwrap();
+        let read = read_intents_with_keys(&doc, vec![bad.id.to_string()]);
+        assert_eq!(read[0].1, Err("`keep` is missing".to_string()));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct PatronRow {
     pub fines_charged: i64,
     pub circ_doc: String,
     pub intents_doc: String,
+    /// The patron chose to let the library keep their loan history. When
+    /// not, a returned loan forgets its borrower (card `""`).
+    pub keep_history: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -346,4 +349,12 @@ pub trait Storage: Send {
     /// device whose states are gone starts its next sync from scratch,
     /// losing nothing). Returns how many devices were dropped.
     fn forget_old_devices(&mut self, card: &str, device: &str, keep: usize) -> StoreResult<usize>;
+
+    /// Makes the patron's returned loans anonymous (card `""`); returns how
+    /// many. The copies' circulation counts stay; who borrowed them goes.
+    fn anonymize_returned_loans(&mut self, card: &str) -> StoreResult<u64>;
+    /// Retires a document and deletes its bytes (no archive is kept).
+    fn purge_doc(&mut self, id: &str) -> StoreResult<()>;
+    /// The devices that synced for a patron, with when each last did.
+    fn devices_of(&self, card: &str) -> StoreResult<Vec<(String, i64)>>;
 }

@@ -85,6 +85,13 @@ UPDATE sync_states s SET card = d.owner FROM docs d WHERE d.id = s.doc_id;
 UPDATE sync_states s SET card = COALESCE((SELECT o.card FROM sync_states o WHERE o.device = s.device AND o.card <> '' LIMIT 1), '') WHERE s.card = '';
 CREATE INDEX sync_states_card ON sync_states(card, device);
 "#,
+    r#"
+-- 3: a patron's loan history is kept only if they choose so. Until now it
+-- was kept for everyone without asking: returned loans forget their
+-- borrower, and patrons who want a history opt in from the app.
+ALTER TABLE patrons ADD COLUMN keep_history BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE loans SET card = '' WHERE returned IS NOT NULL;
+"#,
 ];
 
 struct Conn {
@@ -125,7 +132,7 @@ fn u32_of(v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad count {v}")))
 }
 
-const PATRON_COLS: &str = "card, name, patron_type, status, expires, home_branch, pin_hash, email, fines_charged, circ_doc, intents_doc";
+const PATRON_COLS: &str = "card, name, patron_type, status, expires, home_branch, pin_hash, email, fines_charged, circ_doc, intents_doc, keep_history";
 fn patron_row(r: &Row) -> StoreResult<PatronRow> {
     Ok(PatronRow {
         card: get(r, 0)?,
@@ -139,6 +146,7 @@ fn patron_row(r: &Row) -> StoreResult<PatronRow> {
         fines_charged: get(r, 8)?,
         circ_doc: get(r, 9)?,
         intents_doc: get(r, 10)?,
+        keep_history: get(r, 11)?,
     })
 }
 
@@ -520,16 +528,16 @@ impl Storage for PostgresStorage {
 
     fn insert_patron(&mut self, p: &PatronRow) -> StoreResult<()> {
         self.exec(
-            &format!("INSERT INTO patrons({PATRON_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
-            &[&p.card, &p.name, &p.patron_type, &p.status, &day_text(p.expires), &p.home_branch, &p.pin_hash, &p.email, &p.fines_charged, &p.circ_doc, &p.intents_doc],
+            &format!("INSERT INTO patrons({PATRON_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+            &[&p.card, &p.name, &p.patron_type, &p.status, &day_text(p.expires), &p.home_branch, &p.pin_hash, &p.email, &p.fines_charged, &p.circ_doc, &p.intents_doc, &p.keep_history],
         )
         .map(|_| ())
     }
 
     fn update_patron(&mut self, p: &PatronRow) -> StoreResult<()> {
         self.exec(
-            "UPDATE patrons SET name = $2, patron_type = $3, status = $4, expires = $5, home_branch = $6, pin_hash = $7, email = $8, fines_charged = $9 WHERE card = $1",
-            &[&p.card, &p.name, &p.patron_type, &p.status, &day_text(p.expires), &p.home_branch, &p.pin_hash, &p.email, &p.fines_charged],
+            "UPDATE patrons SET name = $2, patron_type = $3, status = $4, expires = $5, home_branch = $6, pin_hash = $7, email = $8, fines_charged = $9, keep_history = $10 WHERE card = $1",
+            &[&p.card, &p.name, &p.patron_type, &p.status, &day_text(p.expires), &p.home_branch, &p.pin_hash, &p.email, &p.fines_charged, &p.keep_history],
         )
         .map(|_| ())
     }
@@ -786,12 +794,13 @@ impl Storage for PostgresStorage {
 
     fn update_loan(&mut self, l: &LoanRow) -> StoreResult<()> {
         self.exec(
-            "UPDATE loans SET due = $2, renewals_used = $3, returned = $4 WHERE id = $1",
+            "UPDATE loans SET due = $2, renewals_used = $3, returned = $4, card = $5 WHERE id = $1",
             &[
                 &l.id,
                 &day_text(l.due),
                 &i64::from(l.renewals_used),
                 &l.returned.map(day_text),
+                &l.card,
             ],
         )
         .map(|_| ())
@@ -1123,6 +1132,31 @@ impl Storage for PostgresStorage {
             )?;
         }
         Ok(dropped.len())
+    }
+
+    fn anonymize_returned_loans(&mut self, card: &str) -> StoreResult<u64> {
+        self.exec(
+            "UPDATE loans SET card = '' WHERE card = $1 AND returned IS NOT NULL",
+            &[&card],
+        )
+    }
+
+    fn purge_doc(&mut self, id: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE docs SET kind = 'purged:' || kind, snapshot = ''::bytea, version = version + 1 WHERE id = $1",
+            &[&id],
+        )?;
+        self.exec("DELETE FROM doc_chunks WHERE doc_id = $1", &[&id])?;
+        self.exec("DELETE FROM sync_states WHERE doc_id = $1", &[&id])
+            .map(|_| ())
+    }
+
+    fn devices_of(&self, card: &str) -> StoreResult<Vec<(String, i64)>> {
+        self.many(
+            "SELECT device, MAX(last_used) FROM sync_states WHERE card = $1 GROUP BY device ORDER BY device",
+            &[&card],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )
     }
 }
 

@@ -128,6 +128,13 @@ UPDATE sync_states SET card = COALESCE((SELECT owner FROM docs WHERE docs.id = s
 UPDATE sync_states SET card = COALESCE((SELECT s.card FROM sync_states s WHERE s.device = sync_states.device AND s.card <> '' LIMIT 1), '') WHERE card = '';
 CREATE INDEX sync_states_card ON sync_states(card, device);
 "#,
+    r#"
+-- 8: a patron's loan history is kept only if they choose so. Until now it
+-- was kept for everyone without asking: returned loans forget their
+-- borrower, and patrons who want a history opt in from the app.
+ALTER TABLE patrons ADD COLUMN keep_history INTEGER NOT NULL DEFAULT 0;
+UPDATE loans SET card = '' WHERE returned IS NOT NULL;
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -162,7 +169,7 @@ fn copy_status(s: String) -> rusqlite::Result<CopyStatus> {
     })
 }
 
-const PATRON_COLS: &str = "card, name, patron_type, status, expires, home_branch, pin_hash, email, fines_charged, circ_doc, intents_doc";
+const PATRON_COLS: &str = "card, name, patron_type, status, expires, home_branch, pin_hash, email, fines_charged, circ_doc, intents_doc, keep_history";
 fn patron_row(r: &Row) -> rusqlite::Result<PatronRow> {
     Ok(PatronRow {
         card: r.get(0)?,
@@ -176,6 +183,7 @@ fn patron_row(r: &Row) -> rusqlite::Result<PatronRow> {
         fines_charged: r.get(8)?,
         circ_doc: r.get(9)?,
         intents_doc: r.get(10)?,
+        keep_history: r.get(11)?,
     })
 }
 
@@ -518,15 +526,15 @@ impl Storage for SqliteStorage {
 
     fn insert_patron(&mut self, p: &PatronRow) -> StoreResult<()> {
         self.exec(
-            &format!("INSERT INTO patrons({PATRON_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-            params![p.card, p.name, p.patron_type, p.status, p.expires.to_string(), p.home_branch, p.pin_hash, p.email, p.fines_charged, p.circ_doc, p.intents_doc],
+            &format!("INSERT INTO patrons({PATRON_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![p.card, p.name, p.patron_type, p.status, p.expires.to_string(), p.home_branch, p.pin_hash, p.email, p.fines_charged, p.circ_doc, p.intents_doc, p.keep_history],
         ).map(|_| ())
     }
 
     fn update_patron(&mut self, p: &PatronRow) -> StoreResult<()> {
         self.exec(
-            "UPDATE patrons SET name = ?2, patron_type = ?3, status = ?4, expires = ?5, home_branch = ?6, pin_hash = ?7, email = ?8, fines_charged = ?9 WHERE card = ?1",
-            params![p.card, p.name, p.patron_type, p.status, p.expires.to_string(), p.home_branch, p.pin_hash, p.email, p.fines_charged],
+            "UPDATE patrons SET name = ?2, patron_type = ?3, status = ?4, expires = ?5, home_branch = ?6, pin_hash = ?7, email = ?8, fines_charged = ?9, keep_history = ?10 WHERE card = ?1",
+            params![p.card, p.name, p.patron_type, p.status, p.expires.to_string(), p.home_branch, p.pin_hash, p.email, p.fines_charged, p.keep_history],
         ).map(|_| ())
     }
 
@@ -744,12 +752,13 @@ impl Storage for SqliteStorage {
 
     fn update_loan(&mut self, l: &LoanRow) -> StoreResult<()> {
         self.exec(
-            "UPDATE loans SET due = ?2, renewals_used = ?3, returned = ?4 WHERE id = ?1",
+            "UPDATE loans SET due = ?2, renewals_used = ?3, returned = ?4, card = ?5 WHERE id = ?1",
             params![
                 l.id,
                 l.due.to_string(),
                 l.renewals_used,
-                l.returned.map(|d| d.to_string())
+                l.returned.map(|d| d.to_string()),
+                l.card
             ],
         )
         .map(|_| ())
@@ -1036,6 +1045,31 @@ impl Storage for SqliteStorage {
             )?;
         }
         Ok(dropped.len())
+    }
+    fn anonymize_returned_loans(&mut self, card: &str) -> StoreResult<u64> {
+        self.exec(
+            "UPDATE loans SET card = '' WHERE card = ?1 AND returned IS NOT NULL",
+            [card],
+        )
+        .map(|n| n as u64)
+    }
+
+    fn purge_doc(&mut self, id: &str) -> StoreResult<()> {
+        self.exec(
+            "UPDATE docs SET kind = 'purged:' || kind, snapshot = x'' WHERE id = ?1",
+            [id],
+        )?;
+        self.exec("DELETE FROM doc_chunks WHERE doc_id = ?1", [id])?;
+        self.exec("DELETE FROM sync_states WHERE doc_id = ?1", [id])
+            .map(|_| ())
+    }
+
+    fn devices_of(&self, card: &str) -> StoreResult<Vec<(String, i64)>> {
+        self.many(
+            "SELECT device, MAX(last_used) FROM sync_states WHERE card = ?1 GROUP BY device ORDER BY device",
+            [card],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 
