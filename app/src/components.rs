@@ -92,6 +92,7 @@ pub fn NavBar(t: T, current: Route) -> Element {
         (Route::Catalogue {}, "nav-catalogue"),
         (Route::Scan {}, "nav-scan"),
         (Route::Events {}, "nav-events"),
+        (Route::Faq {}, "nav-faq"),
         (Route::Card {}, "nav-card"),
         (Route::Settings {}, "nav-settings"),
     ];

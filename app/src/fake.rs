@@ -94,6 +94,8 @@ pub fn branches() -> Vec<BranchInfo> {
         name: name.into(),
         kind: kind.into(),
         pickup: kind == "branch",
+        accessibility_id: (id == "pusat").then(|| "Landai di pintu masuk, pojok Braille.".into()),
+        accessibility_en: (id == "pusat").then(|| "Ramp at the entrance, Braille corner.".into()),
     })
     .collect()
 }
@@ -113,6 +115,8 @@ pub fn empty_account() -> AccountView {
         outcomes: vec![],
         history: vec![],
         keep_history: false,
+        questions: vec![],
+        surveys: vec![],
         branches: branches(),
         utc_offset_minutes: 420,
     }
@@ -150,6 +154,7 @@ pub fn full_account() -> AccountView {
         waitlist: 2,
         registration: reg.map(Into::into),
         waitlist_position: None,
+        accessibility: "Ruang lantai dasar. / Ground floor.".into(),
     };
     AccountView {
         fines_owed: 1500,
@@ -249,6 +254,7 @@ pub fn title() -> TitleView {
                 year: Some(1980),
                 language: "ind".into(),
                 item_type: "book".into(),
+                format: None,
                 availability: vec![BranchAvailability {
                     branch: "pusat".into(),
                     available: 1,

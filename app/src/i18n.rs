@@ -191,6 +191,8 @@ mod tests {
             include_str!("screens/events.rs"),
             include_str!("screens/card.rs"),
             include_str!("screens/settings.rs"),
+            include_str!("screens/faq.rs"),
+            include_str!("screens/surveys.rs"),
         ];
         let t = T::new(Lang::Id);
         let e = T::new(Lang::En);
@@ -210,6 +212,15 @@ mod tests {
             checked > 100,
             "only {checked} keys found: is the scan broken?"
         );
+    }
+
+    #[test]
+    fn every_faq_topic_has_a_name_in_both_languages() {
+        for topic in crate::screens::faq::TOPICS {
+            for lang in [Lang::Id, Lang::En] {
+                assert!(T::new(lang).has(&format!("faq-topic-{topic}")), "{topic}");
+            }
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use pustaka_ipc::{
 
 pub use backend::{Backend, Transport};
 pub use i18n::{Lang, T};
-use screens::{Card, Catalogue, Events, Holds, Home, Loans, Scan, Settings, Title};
+use screens::{Card, Catalogue, Events, Faq, Holds, Home, Loans, Scan, Settings, Surveys, Title};
 
 #[derive(Routable, Clone, PartialEq, Debug)]
 #[rustfmt::skip]
@@ -45,6 +45,10 @@ pub enum Route {
         Scan {},
         #[route("/events")]
         Events {},
+        #[route("/faq")]
+        Faq {},
+        #[route("/surveys")]
+        Surveys {},
         #[route("/card")]
         Card {},
         #[route("/settings")]
@@ -67,6 +71,8 @@ pub fn route_for_link(url: &str) -> Option<Route> {
         "holds" => return Some(Route::Holds {}),
         "events" => return Some(Route::Events {}),
         "card" => return Some(Route::Card {}),
+        "faq" => return Some(Route::Faq {}),
+        "surveys" => return Some(Route::Surveys {}),
         _ => {}
     }
     // A copy's label adds `?copy=…`: the title is what opens.

@@ -437,3 +437,154 @@ fn settings_offer_email_reminders_and_the_calendar_address() {
     assert!(!html.contains(r#"id="feed-url""#), "{html}");
     assert!(html.contains("Make calendar address"), "{html}");
 }
+
+fn faq_entries() -> Vec<FaqEntryView> {
+    vec![
+        FaqEntryView {
+            id: "denda-jumlah".into(),
+            topic: "fines".into(),
+            question: "Berapa denda keterlambatan?".into(),
+            answer: "Rp500 per hari.".into(),
+        },
+        FaqEntryView {
+            id: "koleksi-braille".into(),
+            topic: "accessibility".into(),
+            question: "Apakah ada koleksi Braille?".into(),
+            answer: "Ada, di Pojok Braille.".into(),
+        },
+    ]
+}
+
+fn FaqResultsScreen() -> Element {
+    let (confident, lang) = FAQ_CASE.with(|c| *c.borrow());
+    let mut a = fake::full_account();
+    a.questions = vec![
+        QuestionView {
+            id: "q1".into(),
+            question: "Bolehkah membawa kucing?".into(),
+            asked_at: 1,
+            answer: Some("Tidak, kecuali anjing pemandu.".into()),
+            answered_at: Some(2),
+        },
+        QuestionView {
+            id: "q2".into(),
+            question: "Ada kelas menulis?".into(),
+            asked_at: 3,
+            answer: None,
+            answered_at: None,
+        },
+    ];
+    rsx! {
+        screens::faq::FaqView {
+            t: T::new(lang),
+            offline: true,
+            entries: Load::Ready(faq_entries()),
+            answer: Some(FaqAnswer {
+                query: "denda telat".into(),
+                hits: faq_entries(),
+                confident,
+            }),
+            account: Load::Ready(a),
+            on_query: |_| {},
+            on_ask: |_| {},
+        }
+    }
+}
+
+thread_local! {
+    static FAQ_CASE: RefCell<(bool, Lang)> = const { RefCell::new((true, Lang::Id)) };
+}
+
+fn render_faq(confident: bool, lang: Lang) -> String {
+    FAQ_CASE.with(|c| *c.borrow_mut() = (confident, lang));
+    let mut dom = VirtualDom::new(FaqResultsScreen);
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}
+
+#[test]
+fn the_faq_shows_the_best_answer_or_offers_a_librarian_and_lists_my_questions() {
+    let html = render_faq(true, Lang::Id);
+    assert!(html.contains(r#"id="faq-best""#), "{html}");
+    assert!(html.contains("Rp500 per hari."), "{html}");
+    assert!(html.contains("Jawaban yang paling cocok"), "{html}");
+    assert!(!html.contains(r#"id="faq-no-match""#), "{html}");
+    // Asking stays possible, as a secondary button.
+    assert!(html.contains(r#"id="faq-ask""#), "{html}");
+    // Browsing by topic, named in the language.
+    assert!(html.contains("Aksesibilitas dan Braille"), "{html}");
+    // My questions: the answer, and the one still waiting.
+    assert!(html.contains("Tidak, kecuali anjing pemandu."), "{html}");
+    assert!(html.contains("Menunggu jawaban pustakawan"), "{html}");
+    assert!(html.contains(r#"role="search""#) && html.contains(r#"for="faq-query""#));
+    assert!(html.contains(r#"aria-live="polite""#), "{html}");
+
+    let html = render_faq(false, Lang::En);
+    assert!(!html.contains(r#"id="faq-best""#), "{html}");
+    assert!(
+        html.contains("We have not found an answer that fits this question yet."),
+        "{html}"
+    );
+    assert!(html.contains("Maybe one of these"), "{html}");
+    assert!(html.contains("Ask a librarian"), "{html}");
+    assert!(html.contains(r#"class="primary""#), "{html}");
+    assert!(html.contains("Accessibility and Braille"), "{html}");
+}
+
+#[test]
+fn settings_offer_the_history_choice_and_the_export() {
+    fn Kept() -> Element {
+        rsx! { screens::Settings {} }
+    }
+    let mut a = fake::full_account();
+    a.keep_history = true;
+    let f = account(a);
+    f.answer::<GetEmailReminders>(Ok(EmailReminders::default()));
+    f.answer::<GetCalendarFeed>(Ok(None));
+    let html = render(f, true, Lang::Id, Kept, true);
+    assert!(html.contains(r#"id="keep-history""#), "{html}");
+    assert!(html.contains("Simpan riwayat pinjaman saya"), "{html}");
+    assert!(html.contains("Hapus centang untuk menghapusnya"), "{html}");
+    assert!(html.contains(r#"id="export-data""#), "{html}");
+
+    let mut a = fake::full_account();
+    a.keep_history = false;
+    a.pending.push(PendingView {
+        id: "i1".into(),
+        kind: "set_history".into(),
+        created_at: 1,
+        state: PendingState::WaitingToSend,
+    });
+    let f = account(a);
+    f.answer::<GetEmailReminders>(Ok(EmailReminders::default()));
+    f.answer::<GetCalendarFeed>(Ok(None));
+    let html = render(f, false, Lang::En, Kept, true);
+    assert!(
+        html.contains("does not keep the books you returned"),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="keep-history-pending""#), "{html}");
+    assert!(html.contains(r#"disabled"#), "{html}");
+}
+
+#[test]
+fn events_show_access_notes_and_search_offers_accessible_formats() {
+    let html = render(account(fake::full_account()), true, Lang::En, Events, true);
+    assert!(html.contains("Accessibility"), "{html}");
+    assert!(html.contains("Ground floor."), "{html}");
+    assert!(!html.contains("Ruang lantai dasar."), "{html}");
+    assert!(
+        html.contains("Ramp at the entrance, Braille corner."),
+        "{html}"
+    );
+    let html = render(
+        account(fake::full_account()),
+        true,
+        Lang::Id,
+        Catalogue,
+        true,
+    );
+    for f in ["braille", "large_print", "audiobook"] {
+        assert!(html.contains(&format!(r#"value="{f}""#)), "{f}: {html}");
+    }
+}

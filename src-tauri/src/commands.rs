@@ -111,6 +111,34 @@ pub fn recent_titles(shell: State<'_, Shell>, args: RecentTitles) -> Reply<Vec<T
     shell.device.recent_titles().map_err(ipc)
 }
 
+fn lang(shell: &Shell) -> pustaka_domain::Lang {
+    pustaka_domain::Lang::parse(&shell.settings().language).unwrap_or_default()
+}
+
+#[tauri::command]
+pub fn get_faq(shell: State<'_, Shell>, args: GetFaq) -> Reply<Vec<FaqEntryView>> {
+    let GetFaq {} = args;
+    shell.device.faq(lang(&shell)).map_err(ipc)
+}
+
+#[tauri::command]
+pub fn search_faq(shell: State<'_, Shell>, args: SearchFaq) -> Reply<FaqAnswer> {
+    shell
+        .device
+        .search_faq(&args.query, lang(&shell))
+        .map_err(ipc)
+}
+
+#[tauri::command]
+pub fn ask_librarian(shell: State<'_, Shell>, args: AskLibrarian) -> Reply<Requested> {
+    requested(shell.device.ask_librarian(&args.question, lang(&shell)))
+}
+
+#[tauri::command]
+pub fn answer_survey(shell: State<'_, Shell>, args: AnswerSurvey) -> Reply<Requested> {
+    requested(shell.device.answer_survey(&args.survey, args.answers))
+}
+
 #[tauri::command]
 pub fn set_keep_history(shell: State<'_, Shell>, args: SetKeepHistory) -> Reply<Requested> {
     requested(shell.device.set_keep_history(args.keep))
@@ -253,7 +281,7 @@ pub async fn set_email_reminders(
     args: SetEmailReminders,
 ) -> Reply<EmailReminders> {
     // The e-mails are written in the app's language.
-    let lang = pustaka_domain::Lang::parse(&shell.settings().language).unwrap_or_default();
+    let lang = lang(&shell);
     shell
         .device
         .set_email_reminders(args.email.as_deref(), lang)

@@ -30,6 +30,7 @@ fn summary(hub: &Hub, t: &TitleRow) -> Result<TitleSummary, ApiError> {
         year: t.year,
         language: t.language.clone(),
         item_type: t.item_type.clone(),
+        format: t.format.clone().filter(|f| *f != t.item_type),
         availability: per
             .into_iter()
             .map(|(branch, (available, total))| BranchAvailability {

@@ -19,9 +19,14 @@ use crate::librarian::{EventIn, NewCopy, NewTitle, add_title, upsert_event};
 use crate::storage::{TitleLink, VanStopRow};
 
 pub const DEMO_POLICY: &str = include_str!("../../assets/demo/policy.toml");
+/// The demo library's questions and answers.
+pub const DEMO_FAQ: &str = include_str!("../../assets/faq/demo-faq.toml");
 const TITLES: &str = include_str!("../../assets/demo/titles.tsv");
 /// Online-only titles: e-books and e-journals with their links (the OPDS feed).
 const DIGITAL: &str = include_str!("../../assets/demo/digital.tsv");
+/// Braille, large-print and audiobook editions (physical copies, lent like
+/// books; the format comes from the catalogue record).
+const ACCESSIBLE: &str = include_str!("../../assets/demo/accessible.tsv");
 pub const DEMO_CARD: &str = "1001";
 pub const DEMO_PIN: &str = "1234";
 const DAY: Millis = 86_400_000;
@@ -130,6 +135,44 @@ fn call_number(subjects: &str, lang: &str) -> &'static str {
     } else {
         "001"
     }
+}
+
+fn parse_accessible() -> Vec<NewTitle> {
+    ACCESSIBLE
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() != 9 {
+                return None;
+            }
+            let mut copies = vec![];
+            for part in f[8].split(',') {
+                let (branch, count) = part.split_once(':')?;
+                for _ in 0..count.trim().parse::<u32>().unwrap_or(0) {
+                    copies.push(NewCopy {
+                        barcode: format!("B{}{}", &f[0][1..], copies.len() + 1),
+                        branch: branch.trim().to_string(),
+                        shelf: format!("{} {}", f[6].to_uppercase(), &f[0][1..]),
+                    });
+                }
+            }
+            Some(NewTitle {
+                id: f[0].into(),
+                title: f[1].into(),
+                author: f[2].into(),
+                year: f[3].parse().ok(),
+                language: f[4].into(),
+                subjects: f[5].into(),
+                isbn: None,
+                item_type: "book".into(),
+                collection: Some(f[7].into()),
+                copies,
+                format: Some(f[6].into()),
+                links: vec![],
+            })
+        })
+        .collect()
 }
 
 fn parse_titles() -> Vec<(NewTitle, Title)> {
@@ -272,6 +315,9 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
         add_title(hub, nt.clone())?;
     }
     for nt in parse_digital() {
+        add_title(hub, nt)?;
+    }
+    for nt in parse_accessible() {
         add_title(hub, nt)?;
     }
     let titles: Vec<Title> = titles.into_iter().map(|(_, t)| t).collect();
@@ -430,6 +476,8 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
     // Two months of events, from today.
     clock.set(day(-7));
     seed_events(hub, today, offset)?;
+    crate::librarian::upsert_faq(hub, crate::librarian::parse_faq_file(DEMO_FAQ)?)?;
+    seed_survey(hub, today)?;
     // Registrations: a small storytelling session is full with a waiting list.
     clock.set(day(-2));
     for card in ["1044", "1045", "1046", demo] {
@@ -444,6 +492,66 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
         Ok::<_, EngineError>(())
     })?;
     Ok(true)
+}
+
+/// A service survey, open for a month.
+fn seed_survey(hub: &mut Hub, today: NaiveDate) -> Result<(), ApiError> {
+    use crate::storage::SurveyQuestion;
+    let q = |id: &str, kind: &str, t: (&str, &str), choices: (&[&str], &[&str])| SurveyQuestion {
+        id: id.into(),
+        kind: kind.into(),
+        text_id: t.0.into(),
+        text_en: t.1.into(),
+        choices_id: choices.0.iter().map(|s| s.to_string()).collect(),
+        choices_en: choices.1.iter().map(|s| s.to_string()).collect(),
+    };
+    crate::librarian::upsert_survey(
+        hub,
+        crate::librarian::SurveyIn {
+            id: "layanan-2026".into(),
+            title_id: "Survei kepuasan layanan 2026".into(),
+            title_en: "Service satisfaction survey 2026".into(),
+            closes: today.checked_add_days(Days::new(30)),
+            questions: vec![
+                q(
+                    "puas",
+                    "rating",
+                    (
+                        "Seberapa puas Anda dengan layanan perpustakaan?",
+                        "How satisfied are you with the library's services?",
+                    ),
+                    (&[], &[]),
+                ),
+                q(
+                    "cabang",
+                    "choice",
+                    (
+                        "Cabang mana yang paling sering Anda kunjungi?",
+                        "Which branch do you visit most?",
+                    ),
+                    (
+                        &[
+                            "Pusat",
+                            "Singkawang Barat",
+                            "Singkawang Utara",
+                            "Perpustakaan keliling",
+                        ],
+                        &["Central", "Singkawang West", "Singkawang North", "Book van"],
+                    ),
+                ),
+                q(
+                    "saran",
+                    "text",
+                    (
+                        "Apa yang sebaiknya kami tambah atau perbaiki?",
+                        "What should we add or improve?",
+                    ),
+                    (&[], &[]),
+                ),
+            ],
+        },
+    )?;
+    Ok(())
 }
 
 fn seed_events(hub: &mut Hub, today: NaiveDate, offset: i32) -> Result<(), ApiError> {

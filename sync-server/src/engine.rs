@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use pustaka_domain::{self as domain, Lang, Millis, Policy, Reason, i18n, rules};
 use pustaka_replica::{
-    Calendar, Circ, EventDoc, HistoryDoc, HoldDoc, Intent, IntentKind, ItemOutcomeDoc, LoanDoc,
-    OutcomeDoc, PatronDoc, RegistrationDoc, VanStopDoc,
+    AnsweredDoc, Calendar, Circ, EventDoc, FaqDoc, HistoryDoc, HoldDoc, Intent, IntentKind,
+    ItemOutcomeDoc, LoanDoc, OutcomeDoc, PatronDoc, QuestionDoc, RegistrationDoc, SurveyDoc,
+    SurveyQuestionDoc, VanStopDoc,
 };
 
 use crate::circulation::{BuiltIn, Circulation, Renewal};
@@ -202,6 +203,12 @@ impl<'a> Ctx<'a> {
             IntentKind::RegisterEvent { event } => self.register(card, event, fx),
             IntentKind::CancelRegistration { event } => self.cancel_registration(card, event, fx),
             IntentKind::SetHistory { keep } => self.set_history(card, *keep, fx),
+            IntentKind::AskLibrarian { question, lang } => {
+                self.ask_librarian(card, &intent.id.to_string(), question, lang)
+            }
+            IntentKind::AnswerSurvey { survey, answers } => {
+                self.answer_survey(card, survey, answers, fx)
+            }
         };
         let mut outcome = match result {
             Ok(o) => o,
@@ -705,6 +712,88 @@ impl<'a> Ctx<'a> {
         ))
     }
 
+    /// A question for a librarian: kept until one answers it (the answer
+    /// lands in the patron's `circ`, and their devices notify them).
+    fn ask_librarian(
+        &mut self,
+        card: &str,
+        id: &str,
+        question: &str,
+        lang: &str,
+    ) -> EngineResult<OutcomeDoc> {
+        self.store.insert_question(&QuestionRow {
+            id: id.to_string(),
+            card: card.to_string(),
+            asked_at: self.now,
+            lang: lang.to_string(),
+            question: question.to_string(),
+            ..Default::default()
+        })?;
+        Ok(Self::accepted("accepted-ask-librarian", &[], &[]))
+    }
+
+    /// A patron's answers to a survey: the first response counts, a second
+    /// (another device, answered offline too) is refused; every answer must
+    /// fit its question.
+    fn answer_survey(
+        &mut self,
+        card: &str,
+        survey: &str,
+        answers: &BTreeMap<String, String>,
+        fx: &mut Effects,
+    ) -> EngineResult<OutcomeDoc> {
+        let s = self.store.survey(survey)?.ok_or(Reason::UnknownSurvey)?;
+        if s.closes.is_some_and(|last| self.today > last) {
+            return Err(Reason::SurveyClosed.into());
+        }
+        if self.store.survey_answered(survey, card)?.is_some() {
+            return Err(Reason::AlreadyAnswered.into());
+        }
+        let mut clean = vec![];
+        for (qid, value) in answers {
+            let q = s
+                .questions
+                .iter()
+                .find(|q| &q.id == qid)
+                .ok_or(Reason::InvalidAnswer)?;
+            let value = value.trim();
+            let fits = match q.kind.as_str() {
+                "rating" => value.parse::<u8>().is_ok_and(|v| (1..=5).contains(&v)),
+                "choice" => value.parse::<usize>().is_ok_and(|i| i < q.choices_id.len()),
+                _ => !value.is_empty(),
+            };
+            if !fits {
+                return Err(Reason::InvalidAnswer.into());
+            }
+            clean.push((qid.clone(), value.to_string()));
+        }
+        self.store
+            .record_survey_response(survey, card, self.now, &clean)?;
+        fx.patrons.insert(card.to_string());
+        Ok(Self::accepted("accepted-answer-survey", &[], &[]))
+    }
+
+    /// A librarian's answer to a patron's question (a second answer
+    /// replaces the first: a correction).
+    pub fn answer_question(
+        &mut self,
+        id: &str,
+        answer: &str,
+        by: &str,
+        fx: &mut Effects,
+    ) -> EngineResult<QuestionRow> {
+        let mut q = self
+            .store
+            .question(id)?
+            .ok_or_else(|| EngineError::NotFound(format!("no question {id}")))?;
+        q.answer = Some(answer.to_string());
+        q.answered_at = Some(self.now);
+        q.answered_by = Some(by.to_string());
+        self.store.update_question(&q)?;
+        fx.patrons.insert(q.card.clone());
+        Ok(q)
+    }
+
     /// A returned loan keeps its borrower only if they keep a history.
     pub(crate) fn close_loan(&mut self, loan: &mut LoanRow) -> EngineResult<()> {
         loan.returned = Some(self.today);
@@ -1110,6 +1199,21 @@ impl<'a> Ctx<'a> {
         } else {
             vec![]
         };
+        for q in self.store.questions_of(card)? {
+            circ.questions.insert(
+                q.id,
+                QuestionDoc {
+                    question: q.question,
+                    lang: q.lang,
+                    asked_at: q.asked_at,
+                    answer: q.answer,
+                    answered_at: q.answered_at,
+                },
+            );
+        }
+        for (survey, answered_at) in self.store.surveys_answered_by(card)? {
+            circ.surveys.insert(survey, AnsweredDoc { answered_at });
+        }
         for l in kept {
             let (_, title) = self.copy_and_title(&l.copy)?;
             circ.history.insert(
@@ -1164,6 +1268,42 @@ impl<'a> Ctx<'a> {
                     end_time: v.end_time,
                     from: v.from.to_string(),
                     until: v.until.to_string(),
+                },
+            );
+        }
+        for v in self.store.surveys()? {
+            cal.surveys.insert(
+                v.id,
+                SurveyDoc {
+                    title_id: v.title_id,
+                    title_en: v.title_en,
+                    closes: v.closes.map(|d| d.to_string()),
+                    questions: v
+                        .questions
+                        .into_iter()
+                        .map(|q| SurveyQuestionDoc {
+                            id: q.id,
+                            kind: q.kind,
+                            text_id: q.text_id,
+                            text_en: q.text_en,
+                            choices_id: q.choices_id,
+                            choices_en: q.choices_en,
+                        })
+                        .collect(),
+                },
+            );
+        }
+        for f in self.store.faq_entries()? {
+            cal.faq.insert(
+                f.id,
+                FaqDoc {
+                    topic: f.topic,
+                    question_id: f.question_id,
+                    answer_id: f.answer_id,
+                    question_en: f.question_en,
+                    answer_en: f.answer_en,
+                    also_id: f.also_id,
+                    also_en: f.also_en,
                 },
             );
         }

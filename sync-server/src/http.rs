@@ -183,7 +183,13 @@ pub fn router(state: AppState) -> Router {
         .route("/checkin", post(admin_checkin))
         .route("/events", post(admin_upsert_event))
         .route("/jobs/run", post(admin_run_jobs))
-        .route("/epoch", post(admin_new_epoch));
+        .route("/epoch", post(admin_new_epoch))
+        .route("/faq", post(admin_upsert_faq))
+        .route("/faq/{id}", axum::routing::delete(admin_delete_faq))
+        .route("/questions", get(admin_questions))
+        .route("/surveys", post(admin_upsert_survey))
+        .route("/surveys/{id}/report", get(admin_survey_report))
+        .route("/questions/{id}/answer", post(admin_answer_question));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/login", post(login))
@@ -510,6 +516,124 @@ async fn admin_upsert_event(
     let changed = s.run(move |hub| upsert_event(hub, e)).await?;
     s.poke(changed);
     Ok(StatusCode::CREATED)
+}
+
+/// Adds or replaces FAQ entries: one entry or `{"entry": [...]}`.
+async fn admin_upsert_faq(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&s, &headers)?;
+    let v = body(b)?;
+    let entries: Vec<crate::librarian::FaqIn> = match v.get("entry") {
+        Some(list) => serde_json::from_value(list.clone()),
+        None => serde_json::from_value(v).map(|e| vec![e]),
+    }
+    .map_err(|e| ApiError::Malformed(format!("FAQ entry: {e}")))?;
+    let n = entries.len();
+    let changed = s
+        .run(move |hub| crate::librarian::upsert_faq(hub, entries))
+        .await?;
+    s.poke(changed);
+    Ok(Json(serde_json::json!({ "saved": n })))
+}
+
+async fn admin_delete_faq(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &headers)?;
+    let changed = s
+        .run(move |hub| crate::librarian::delete_faq(hub, &id))
+        .await?;
+    s.poke(changed);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_upsert_survey(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    b: JsonBody<crate::librarian::SurveyIn>,
+) -> Result<StatusCode, ApiError> {
+    admin(&s, &headers)?;
+    let v = body(b)?;
+    let changed = s
+        .run(move |hub| crate::librarian::upsert_survey(hub, v))
+        .await?;
+    s.poke(changed);
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Totals per question: JSON, or CSV with `?format=csv`.
+async fn admin_survey_report(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ReportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    admin(&s, &headers)?;
+    let r = s
+        .run(move |hub| crate::librarian::survey_report(hub, &id))
+        .await?;
+    Ok(match q.format.as_deref() {
+        Some("csv") => (
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::librarian::survey_report_csv(&r),
+        )
+            .into_response(),
+        _ => Json(r).into_response(),
+    })
+}
+
+fn question_json(q: &crate::storage::QuestionRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": q.id, "card": q.card, "asked_at": q.asked_at, "lang": q.lang,
+        "question": q.question, "answer": q.answer, "answered_at": q.answered_at,
+        "answered_by": q.answered_by,
+    })
+}
+
+/// Questions patrons asked that no librarian has answered yet, oldest first.
+async fn admin_questions(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&s, &headers)?;
+    let open = s.run(|hub| Ok(hub.store().open_questions()?)).await?;
+    Ok(Json(serde_json::json!({
+        "open": open.iter().map(question_json).collect::<Vec<_>>()
+    })))
+}
+
+#[derive(Deserialize)]
+struct AnswerReq {
+    answer: String,
+    #[serde(default)]
+    by: String,
+}
+
+async fn admin_answer_question(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    b: JsonBody<AnswerReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&s, &headers)?;
+    let a = body(b)?;
+    let (q, changed) = s
+        .run(move |hub| crate::librarian::answer_question(hub, &id, &a.answer, &a.by))
+        .await?;
+    s.poke(changed);
+    Ok(Json(question_json(&q)))
 }
 
 #[derive(Deserialize)]

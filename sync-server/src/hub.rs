@@ -804,6 +804,23 @@ impl Hub {
         let email = store
             .email_prefs(card)?
             .map(|(email, lang)| json!({ "email": email, "lang": lang }));
+        let questions: Vec<serde_json::Value> = store
+            .questions_of(card)?
+            .into_iter()
+            .map(|q| {
+                json!({
+                    "id": q.id, "asked_at": q.asked_at, "lang": q.lang, "question": q.question,
+                    "answer": q.answer, "answered_at": q.answered_at,
+                })
+            })
+            .collect();
+        // Survey answers are kept apart from the card: only which surveys
+        // the patron answered, and when, is held about them.
+        let surveys: Vec<serde_json::Value> = store
+            .surveys_answered_by(card)?
+            .into_iter()
+            .map(|(survey, at)| json!({ "survey": survey, "answered_at": at }))
+            .collect();
         let devices: Vec<serde_json::Value> = store
             .devices_of(card)?
             .into_iter()
@@ -825,6 +842,8 @@ impl Hub {
             "event_registrations": registrations,
             "decisions": decisions,
             "email_reminders": email,
+            "questions_to_librarians": questions,
+            "surveys_answered": surveys,
             "devices": devices,
             "documents": { "circ": p.circ_doc, "intents": p.intents_doc },
         }))

@@ -217,6 +217,45 @@ enum Cmd {
         admin: Admin,
         file: PathBuf,
     },
+    /// Add or replace the library's FAQ entries from a TOML file of
+    /// `[[entry]]` tables (see assets/faq/demo-faq.toml); checked before
+    /// anything is sent.
+    FaqImport {
+        #[command(flatten)]
+        admin: Admin,
+        file: PathBuf,
+    },
+    /// Publish (or replace) a survey from a JSON file (see the README).
+    AddSurvey {
+        #[command(flatten)]
+        admin: Admin,
+        file: PathBuf,
+    },
+    /// What patrons answered a survey: totals per question, each patron
+    /// counted once; a readable table, or CSV with --csv.
+    SurveyReport {
+        #[command(flatten)]
+        admin: Admin,
+        id: String,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// List the questions patrons asked that no librarian answered yet.
+    Questions {
+        #[command(flatten)]
+        admin: Admin,
+    },
+    /// Answer a patron's question (the id `questions` printed); the answer
+    /// reaches the patron's devices with a notification.
+    Answer {
+        #[command(flatten)]
+        admin: Admin,
+        id: String,
+        answer: String,
+        /// Who answers (shown to librarians only).
+        #[arg(long, default_value = "")]
+        by: String,
+    },
     /// Run the daily jobs now (overdue fines, pickup expiry, auto-resume).
     RunJobs {
         #[command(flatten)]
@@ -289,14 +328,35 @@ enum Cmd {
     },
 }
 
-async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
-    let token = match &a.admin_token {
+async fn admin_get(a: &Admin, path: &str) -> anyhow::Result<serde_json::Value> {
+    let url = format!("{}/admin/v1/{path}", a.server.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(client_token(a)?)
+        .send()
+        .await
+        .with_context(|| format!("contacting {url}"))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{url} answered with something not JSON"))
+}
+
+/// The admin token a command sends: given, or the running server's file.
+fn client_token(a: &Admin) -> anyhow::Result<String> {
+    Ok(match &a.admin_token {
         Some(t) => t.clone(),
         None => std::fs::read_to_string(a.data.join(pustaka_sync::ADMIN_TOKEN_FILE))
             .with_context(|| format!("no --admin-token and no {}/admin.token", a.data.display()))?
             .trim()
             .to_string(),
-    };
+    })
+}
+
+async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
+    let token = client_token(a)?;
     let url = format!("{}/admin/v1/{path}", a.server.trim_end_matches('/'));
     let resp = reqwest::Client::new()
         .post(&url)
@@ -610,6 +670,61 @@ async fn main() -> anyhow::Result<()> {
             let body: serde_json::Value =
                 serde_json::from_str(&text).context("event file is not JSON")?;
             admin_call(&admin, "events", body).await
+        }
+        Cmd::FaqImport { admin, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let entries = pustaka_sync::librarian::parse_faq_file(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            admin_call(&admin, "faq", serde_json::json!({ "entry": entries })).await
+        }
+        Cmd::AddSurvey { admin, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let body: serde_json::Value =
+                serde_json::from_str(&text).context("survey file is not JSON")?;
+            admin_call(&admin, "surveys", body).await
+        }
+        Cmd::SurveyReport { admin, id, csv } => {
+            let v = admin_get(&admin, &format!("surveys/{id}/report")).await?;
+            let r: pustaka_sync::librarian::SurveyReport = serde_json::from_value(v)
+                .context("the server's report is not in the expected shape")?;
+            if csv {
+                print!("{}", pustaka_sync::librarian::survey_report_csv(&r));
+            } else {
+                print!("{}", pustaka_sync::librarian::survey_report_table(&r));
+            }
+            Ok(())
+        }
+        Cmd::Questions { admin } => {
+            let v = admin_get(&admin, "questions").await?;
+            let open = v["open"].as_array().cloned().unwrap_or_default();
+            if open.is_empty() {
+                println!("no open questions");
+            }
+            for q in open {
+                println!(
+                    "{}  card {}  [{}]  {}",
+                    q["id"].as_str().unwrap_or_default(),
+                    q["card"].as_str().unwrap_or_default(),
+                    q["lang"].as_str().unwrap_or_default(),
+                    q["question"].as_str().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Cmd::Answer {
+            admin,
+            id,
+            answer,
+            by,
+        } => {
+            admin_call(
+                &admin,
+                &format!("questions/{id}/answer"),
+                serde_json::json!({ "answer": answer, "by": by }),
+            )
+            .await
         }
         Cmd::RunJobs { admin } => admin_call(&admin, "jobs/run", serde_json::json!({})).await,
         Cmd::ImportMarc {

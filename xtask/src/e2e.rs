@@ -307,8 +307,11 @@ struct Journey {
     mouse_hold: Option<String>,
 }
 
-const SCREENS: [(&str, &str, &str); 7] = [
+const SCREENS: [(&str, &str, &str); 9] = [
     ("home", "#nav-home", ".screen.home"),
+    // Reached from the home screen's "open surveys" link.
+    ("surveys", "#home-surveys", ".screen.surveys"),
+    ("faq", "#nav-faq", ".screen.faq"),
     ("loans", "#nav-loans", ".screen.loans"),
     ("holds", "#nav-holds", ".screen.holds"),
     ("catalogue", "#nav-catalogue", ".screen.catalogue"),
@@ -440,6 +443,16 @@ impl Journey {
                 self.s.type_into("#search-q", "pramoedya").await?;
                 self.s.click("#search-go").await?;
                 self.s.wait_for("#search-results", LONG).await?;
+            }
+            if name == "faq" {
+                // Answered on the device, in the page's language.
+                let q = if lang == "en" {
+                    "how much is the late fine"
+                } else {
+                    "berapa denda keterlambatan"
+                };
+                self.s.type_into("#faq-query", q).await?;
+                self.s.wait_for("#faq-best", LONG).await?;
             }
             self.audit(&format!("{lang}/{name}")).await?;
             self.shot(&format!("{lang}-{name}")).await?;

@@ -19,7 +19,17 @@ pub struct SearchInput {
 
 /// Formats and languages offered as search filters (codes of the catalogue;
 /// their names come from the translation files).
-pub const FILTER_FORMATS: [&str; 6] = ["book", "ebook", "serial", "magazine", "dvd", "reference"];
+pub const FILTER_FORMATS: [&str; 9] = [
+    "book",
+    "large_print",
+    "braille",
+    "audiobook",
+    "ebook",
+    "serial",
+    "magazine",
+    "dvd",
+    "reference",
+];
 pub const FILTER_LANGUAGES: [&str; 3] = ["ind", "eng", "jav"];
 
 #[component]
@@ -199,7 +209,10 @@ fn TitleHit(t: T, hit: TitleSummary, branches: Vec<BranchInfo>) -> Element {
                 "{h.author}"
                 if let Some(y) = h.year { " · {y}" }
                 " · "
-                {t.t_or(&format!("format-{}", h.item_type), &h.item_type)}
+                {
+                    let f = h.format.as_deref().unwrap_or(&h.item_type);
+                    t.t_or(&format!("format-{f}"), f)
+                }
             }
             p { class: if available > 0 { "avail yes" } else { "avail no" },
                 {if available > 0 { t.ta("avail-now", &[("n", available.to_string())]) } else { t.t("avail-none") }}

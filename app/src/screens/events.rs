@@ -98,7 +98,15 @@ pub fn EventsView(
                     h2 { id: "day-{day}", {t.weekday_date(day)} }
                     ul { class: "cards",
                         for e in events {
-                            EventItem { key: "{e.id}", t: t.clone(), event: e.clone(), place: e.branch.as_deref().map(|b| branch_name(&a.branches, b)), offset, on_action }
+                            EventItem {
+                                key: "{e.id}",
+                                t: t.clone(),
+                                event: e.clone(),
+                                place: e.branch.as_deref().map(|b| branch_name(&a.branches, b)),
+                                branch_access: e.branch.as_deref().and_then(|b| branch_access(&t, &a.branches, b)),
+                                offset,
+                                on_action,
+                            }
                         }
                     }
                 }
@@ -107,11 +115,33 @@ pub fn EventsView(
     }
 }
 
+/// A branch's accessibility notes in the app's language.
+pub fn branch_access(t: &T, branches: &[pustaka_ipc::BranchInfo], id: &str) -> Option<String> {
+    let b = branches.iter().find(|b| b.id == id)?;
+    if t.lang == crate::Lang::En {
+        b.accessibility_en.clone()
+    } else {
+        b.accessibility_id.clone()
+    }
+}
+
+/// An event's own access note, written "Indonesian / English" by the
+/// library: the part in the app's language when it has both.
+fn event_access(t: &T, note: &str) -> String {
+    match note.split_once(" / ") {
+        Some((_, en)) if t.lang == crate::Lang::En => en.trim().to_string(),
+        Some((id, _)) => id.trim().to_string(),
+        None => note.trim().to_string(),
+    }
+}
+
 #[component]
 fn EventItem(
     t: T,
     event: EventView,
     place: Option<String>,
+    /// The accessibility notes of the event's branch.
+    branch_access: Option<String>,
     offset: i32,
     on_action: EventHandler<EventAction>,
 ) -> Element {
@@ -143,6 +173,17 @@ fn EventItem(
                 if let Some(p) = place { " · {p}" }
             }
             p { class: "muted seats", "{seats}" }
+            if !e.accessibility.trim().is_empty() || branch_access.is_some() {
+                details { class: "access",
+                    summary { {t.t("event-access")} }
+                    if !e.accessibility.trim().is_empty() {
+                        p { {event_access(&t, &e.accessibility)} }
+                    }
+                    if let Some(note) = branch_access {
+                        p { class: "muted", {t.t("branch-access")} " " "{note}" }
+                    }
+                }
+            }
             match e.registration.as_deref() {
                 Some("confirmed") => rsx! { p { class: "badge ok registration", {t.t("event-registered")} } },
                 Some(_) => rsx! { p { class: "badge pending registration", {t.ta("event-waitlisted", &[("n", e.waitlist_position.unwrap_or(0).to_string())])} } },

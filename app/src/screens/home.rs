@@ -40,6 +40,11 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
         .take(3)
         .collect();
     let offset = a.utc_offset_minutes;
+    let open_surveys = a
+        .surveys
+        .iter()
+        .filter(|s| s.open && !s.answered && !s.pending)
+        .count();
     rsx! {
         section { class: "screen home",
             ScreenHead { t: t.clone(), title, offline }
@@ -48,6 +53,11 @@ pub fn HomeView(t: T, account: Load<AccountView>, offline: bool) -> Element {
             }
             if a.fines_owed > 0 {
                 p { class: "fines", {t.ta("fines-owed", &[("amount", t.amount(a.fines_owed))])} }
+            }
+            if open_surveys > 0 {
+                p { class: "surveys-link",
+                    crate::components::Go { to: Route::Surveys {}, id: "home-surveys", {t.ta("home-surveys", &[("n", open_surveys.to_string())])} }
+                }
             }
             div { class: "tiles",
                 Tile { id: "h-overdue", title: t.t("home-overdue"), empty: overdue.is_empty().then(|| t.t("home-none-overdue")),

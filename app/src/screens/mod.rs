@@ -4,21 +4,25 @@
 pub mod card;
 pub mod catalogue;
 pub mod events;
+pub mod faq;
 pub mod holds;
 pub mod home;
 pub mod loans;
 pub mod scan;
 pub mod settings;
 pub mod signin;
+pub mod surveys;
 
 pub use card::Card;
 pub use catalogue::{Catalogue, Title};
 pub use events::Events;
+pub use faq::Faq;
 pub use holds::Holds;
 pub use home::Home;
 pub use loans::Loans;
 pub use scan::Scan;
 pub use settings::Settings;
+pub use surveys::Surveys;
 
 use dioxus::prelude::*;
 use pustaka_ipc::{AccountView, BranchInfo, GetAccount, OutcomeView};

@@ -60,6 +60,27 @@ impl Device {
         self.request(pustaka_replica::IntentKind::SetHistory { keep })
     }
 
+    /// Answers a survey (question id → `1`..`5`, a choice's index, or
+    /// text). Works offline; the library counts one response per patron.
+    pub fn answer_survey(
+        &self,
+        survey: &str,
+        answers: std::collections::BTreeMap<String, String>,
+    ) -> Result<uuid::Uuid, DeviceError> {
+        let answers: std::collections::BTreeMap<String, String> = answers
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_string()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if answers.is_empty() {
+            return Err(DeviceError::Invalid("no_answers".into()));
+        }
+        self.request(pustaka_replica::IntentKind::AnswerSurvey {
+            survey: survey.to_string(),
+            answers,
+        })
+    }
+
     /// The calendar address this device made last, if any.
     pub fn calendar_feed(&self) -> Result<Option<String>, DeviceError> {
         self.local_get(FEED_KEY)

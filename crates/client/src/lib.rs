@@ -10,6 +10,7 @@
 mod account;
 mod card;
 pub mod catalog;
+mod faq;
 pub mod ics;
 pub mod notify;
 pub mod reminders;
@@ -56,6 +57,9 @@ pub enum DeviceError {
     Storage(String),
     #[error("replica: {0}")]
     Replica(String),
+    /// The patron's input cannot be sent as it is (the code says why).
+    #[error("invalid input: {0}")]
+    Invalid(String),
 }
 
 impl DeviceError {
@@ -70,6 +74,7 @@ impl DeviceError {
             DeviceError::Server { code, .. } => code.clone(),
             DeviceError::Storage(_) => "storage".into(),
             DeviceError::Replica(_) => "replica".into(),
+            DeviceError::Invalid(code) => code.clone(),
         }
     }
 }

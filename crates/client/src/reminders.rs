@@ -24,6 +24,8 @@ const HOUR: Millis = 3_600_000;
 const MORNING: u32 = 8;
 /// "Starting soon" comes this long before a registered event.
 const EVENT_LEAD: Millis = 2 * HOUR;
+/// A librarian's answer is announced for this long after it came.
+const ANSWER_FRESH: Millis = 7 * 24 * HOUR;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +37,8 @@ pub enum ReminderKind {
     HoldExpiring,
     NoRenewal,
     EventSoon,
+    /// A librarian answered the patron's question.
+    Answer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +245,23 @@ pub fn plan(
         });
     }
 
+    for q in &view.questions {
+        let (Some(answer), Some(at)) = (&q.answer, q.answered_at) else {
+            continue;
+        };
+        let short: String = q.question.chars().take(60).collect();
+        let body: String = answer.chars().take(160).collect();
+        out.push(Reminder {
+            key: format!("answer:{}:{at}", q.id),
+            kind: ReminderKind::Answer,
+            at,
+            until: at + ANSWER_FRESH,
+            title: text("reminder-answer-title", &[("question", short.as_str())]),
+            body,
+            link: "pustaka://faq".into(),
+        });
+    }
+
     out.retain(|r| r.until > now);
     out.sort_by(|a, b| a.at.cmp(&b.at).then(a.key.cmp(&b.key)));
     out
@@ -359,6 +380,8 @@ mod tests {
             outcomes: vec![],
             history: vec![],
             keep_history: false,
+            questions: vec![],
+            surveys: vec![],
             branches: vec![],
             utc_offset_minutes: 420,
         }
@@ -496,6 +519,7 @@ mod tests {
             waitlist: 0,
             registration: Some("confirmed".into()),
             waitlist_position: None,
+            accessibility: String::new(),
         });
         let now = at("2026-11-23", 10);
         let plan = plan(&v, &policy(), &[3, 1], Lang::En, now);

@@ -99,8 +99,16 @@ impl Rules {
                     Err(Reason::NotRegistered)
                 }
             }
-            // Always the patron's to choose.
-            IntentKind::SetHistory { .. } => Ok(()),
+            // Always the patron's to choose (or to ask).
+            IntentKind::SetHistory { .. } | IntentKind::AskLibrarian { .. } => Ok(()),
+            // The library checks the answers; a survey is answered once.
+            IntentKind::AnswerSurvey { survey, .. } => {
+                if self.circ.surveys.contains_key(survey) {
+                    Err(Reason::AlreadyAnswered)
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 }
@@ -230,6 +238,7 @@ pub(crate) fn build(
                 waitlist: e.waitlist,
                 registration: reg.map(|r| r.status.clone()),
                 waitlist_position: reg.filter(|r| r.position > 0).map(|r| r.position),
+                accessibility: e.accessibility.clone(),
             }
         })
         .collect();
@@ -272,6 +281,52 @@ pub(crate) fn build(
         outcomes,
         history,
         keep_history: circ.patron.keep_history.unwrap_or(false),
+        surveys: calendar
+            .surveys
+            .iter()
+            .map(|(id, v)| {
+                let closes = v.closes.as_deref().and_then(day);
+                pustaka_ipc::SurveyView {
+                    id: id.clone(),
+                    title_id: v.title_id.clone(),
+                    title_en: v.title_en.clone(),
+                    closes,
+                    open: closes.is_none_or(|c| c >= today),
+                    answered: circ.surveys.contains_key(id),
+                    pending: intents.iter().any(|(k, i)| {
+                        !circ.outcomes.contains_key(k)
+                            && matches!(i, Ok(Intent { kind: IntentKind::AnswerSurvey { survey, .. }, .. }) if survey == id)
+                    }),
+                    questions: v
+                        .questions
+                        .iter()
+                        .map(|q| pustaka_ipc::SurveyQuestionView {
+                            id: q.id.clone(),
+                            kind: q.kind.clone(),
+                            text_id: q.text_id.clone(),
+                            text_en: q.text_en.clone(),
+                            choices_id: q.choices_id.clone(),
+                            choices_en: q.choices_en.clone(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        questions: {
+            let mut q: Vec<pustaka_ipc::QuestionView> = circ
+                .questions
+                .iter()
+                .map(|(id, q)| pustaka_ipc::QuestionView {
+                    id: id.clone(),
+                    question: q.question.clone(),
+                    asked_at: q.asked_at,
+                    answer: q.answer.clone(),
+                    answered_at: q.answered_at,
+                })
+                .collect();
+            q.sort_by(|a, b| b.asked_at.cmp(&a.asked_at).then(a.id.cmp(&b.id)));
+            q
+        },
         branches: rules
             .policy
             .branches
@@ -284,6 +339,8 @@ pub(crate) fn build(
                     _ => "branch".into(),
                 },
                 pickup: b.pickup_location,
+                accessibility_id: b.accessibility_id.clone(),
+                accessibility_en: b.accessibility_en.clone(),
             })
             .collect(),
         utc_offset_minutes: rules.policy.library.utc_offset_minutes,

@@ -77,6 +77,8 @@ mod tests {
             closed_weekdays: vec!["sun".into()],
             holidays: vec![d("2026-12-25"), d("2026-12-24")],
             pickup_location: true,
+            accessibility_id: None,
+            accessibility_en: None,
         }
     }
 

@@ -71,6 +71,12 @@ pub struct Branch {
     pub holidays: Vec<NaiveDate>,
     #[serde(default = "yes")]
     pub pickup_location: bool,
+    /// Accessibility notes shown to patrons (ramps, wheelchair access,
+    /// Braille corner), in Indonesian and English.
+    #[serde(default)]
+    pub accessibility_id: Option<String>,
+    #[serde(default)]
+    pub accessibility_en: Option<String>,
 }
 
 fn yes() -> bool {

@@ -60,6 +60,10 @@ reasons! {
     IlsRefused => "ils_refused",
     IlsUnavailable => "ils_unavailable",
     IlsUnsupported => "ils_unsupported",
+    UnknownSurvey => "unknown_survey",
+    SurveyClosed => "survey_closed",
+    AlreadyAnswered => "already_answered",
+    InvalidAnswer => "invalid_answer",
 }
 
 impl std::fmt::Display for Reason {

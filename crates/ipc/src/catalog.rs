@@ -17,6 +17,10 @@ pub struct TitleSummary {
     pub year: Option<i32>,
     pub language: String,
     pub item_type: String,
+    /// The physical or digital form when it is not the item type
+    /// (`braille`, `large_print`, `audiobook`, `ebook`…).
+    #[serde(default)]
+    pub format: Option<String>,
     pub availability: Vec<BranchAvailability>,
 }
 

@@ -159,6 +159,28 @@ command!(
     SetKeepHistory = "set_keep_history" -> Requested { keep: bool }
 );
 command!(
+    /// The library's questions and answers in the app's language (from the
+    /// replica: works offline).
+    GetFaq = "get_faq" -> Vec<FaqEntryView> {}
+);
+command!(
+    /// The FAQ assistant: the best answers to a question, on the device.
+    SearchFaq = "search_faq" -> FaqAnswer { query: String }
+);
+command!(
+    /// Sends a question to a librarian (queued offline like any request);
+    /// the answer arrives in the account and as a notification.
+    AskLibrarian = "ask_librarian" -> Requested { question: String }
+);
+command!(
+    /// Answers a survey (question id → a rating `1`..`5`, a choice's index
+    /// or text); queued offline like any request, counted once.
+    AnswerSurvey = "answer_survey" -> Requested {
+        survey: String,
+        answers: std::collections::BTreeMap<String, String>,
+    }
+);
+command!(
     /// Saves everything the library holds about the patron as a JSON file
     /// (needs the network); returns where it was saved.
     ExportData = "export_data" -> String {}

@@ -59,6 +59,9 @@ pub struct EventView {
     /// `confirmed`, `waitlisted`, or none.
     pub registration: Option<String>,
     pub waitlist_position: Option<u32>,
+    /// Access notes for this event (step-free room, sign language…).
+    #[serde(default)]
+    pub accessibility: String,
 }
 
 /// Where a request stands, as the patron is told.
@@ -114,10 +117,71 @@ pub struct AccountView {
     /// Whether the library keeps the patron's loan history (their choice).
     #[serde(default)]
     pub keep_history: bool,
+    /// Questions asked of a librarian, newest first.
+    #[serde(default)]
+    pub questions: Vec<QuestionView>,
+    /// The library's surveys, and whether the patron answered each.
+    #[serde(default)]
+    pub surveys: Vec<SurveyView>,
     /// The library's branches, for pickup choices and filters.
     pub branches: Vec<BranchInfo>,
     /// The library's UTC offset, for showing event times.
     pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SurveyQuestionView {
+    pub id: String,
+    /// `rating` (1 to 5), `choice` or `text`.
+    pub kind: String,
+    pub text_id: String,
+    pub text_en: String,
+    pub choices_id: Vec<String>,
+    pub choices_en: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SurveyView {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    pub closes: Option<NaiveDate>,
+    /// Still taking answers.
+    pub open: bool,
+    /// The library recorded this patron's answers.
+    pub answered: bool,
+    /// Answers sent, not decided yet.
+    pub pending: bool,
+    pub questions: Vec<SurveyQuestionView>,
+}
+
+/// A question the patron asked a librarian, and the answer once given.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QuestionView {
+    pub id: String,
+    pub question: String,
+    pub asked_at: Millis,
+    pub answer: Option<String>,
+    pub answered_at: Option<Millis>,
+}
+
+/// One of the library's questions and answers, in the patron's language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FaqEntryView {
+    pub id: String,
+    pub topic: String,
+    pub question: String,
+    pub answer: String,
+}
+
+/// What the FAQ assistant found for a question, best first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FaqAnswer {
+    pub query: String,
+    pub hits: Vec<FaqEntryView>,
+    /// The first hit answers the question well; otherwise the app offers
+    /// to ask a librarian.
+    pub confident: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -136,6 +200,12 @@ pub struct BranchInfo {
     pub kind: String,
     /// Whether holds can be picked up there.
     pub pickup: bool,
+    /// The branch's accessibility notes (ramps, wheelchair access, Braille
+    /// corner), in Indonesian and English, when the library wrote them.
+    #[serde(default)]
+    pub accessibility_id: Option<String>,
+    #[serde(default)]
+    pub accessibility_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -121,6 +121,11 @@ pub struct Circ {
     pub outcomes: BTreeMap<String, OutcomeDoc>,
     /// Returned loans, keyed by loan id.
     pub history: BTreeMap<String, HistoryDoc>,
+    /// Questions asked of a librarian, keyed by the asking intent's id.
+    /// Absent in documents written before the FAQ assistant.
+    pub questions: BTreeMap<String, QuestionDoc>,
+    /// Surveys the patron answered, keyed by survey id.
+    pub surveys: BTreeMap<String, AnsweredDoc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
@@ -153,7 +158,64 @@ pub struct VanStopDoc {
     pub until: String,
 }
 
-/// The library's shared calendar, written by the server only.
+/// One of the library's questions and answers, in both languages,
+/// maintained by librarians.
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct FaqDoc {
+    /// membership | loans | fines | holds | hours | book_van | ebooks |
+    /// accessibility | events | app | privacy | other
+    pub topic: String,
+    pub question_id: String,
+    pub answer_id: String,
+    pub question_en: String,
+    pub answer_en: String,
+    /// Other ways patrons ask the same thing (for matching).
+    pub also_id: Vec<String>,
+    pub also_en: Vec<String>,
+}
+
+/// One question of a survey.
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct SurveyQuestionDoc {
+    pub id: String,
+    /// `rating` (1 to 5), `choice` (one of `choices_*`) or `text`.
+    pub kind: String,
+    pub text_id: String,
+    pub text_en: String,
+    pub choices_id: Vec<String>,
+    pub choices_en: Vec<String>,
+}
+
+/// A short survey the library publishes (feedback on a service or event).
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct SurveyDoc {
+    pub title_id: String,
+    pub title_en: String,
+    /// The last day answers are taken (library time), if it closes.
+    pub closes: Option<String>,
+    pub questions: Vec<SurveyQuestionDoc>,
+}
+
+/// A survey the patron answered (their answers stay with the library).
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct AnsweredDoc {
+    pub answered_at: i64,
+}
+
+/// A question a patron asked a librarian, and the answer once given.
+#[derive(Debug, Clone, PartialEq, Default, Hydrate, Reconcile)]
+pub struct QuestionDoc {
+    pub question: String,
+    /// The language the patron asked in (`id` or `en`).
+    pub lang: String,
+    pub asked_at: i64,
+    pub answer: Option<String>,
+    pub answered_at: Option<i64>,
+}
+
+/// The library's shared document (events, book-van stops, the policy and
+/// the FAQ), written by the server only. Named `calendar` for its first
+/// contents.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Calendar {
     pub library: String,
@@ -162,6 +224,10 @@ pub struct Calendar {
     pub policy: String,
     pub events: BTreeMap<String, EventDoc>,
     pub van_stops: BTreeMap<String, VanStopDoc>,
+    /// Keyed by entry id. Absent in documents written before the FAQ.
+    pub faq: BTreeMap<String, FaqDoc>,
+    /// Open and closed surveys, keyed by survey id.
+    pub surveys: BTreeMap<String, SurveyDoc>,
 }
 
 fn check_schema(doc: &AutoCommit) -> Result<bool, ReplicaError> {
@@ -182,6 +248,18 @@ fn check_schema(doc: &AutoCommit) -> Result<bool, ReplicaError> {
 
 fn map_at<T: Hydrate>(doc: &AutoCommit, key: &str) -> Result<BTreeMap<String, T>, ReplicaError> {
     Ok(hydrate_prop(doc, ROOT, key)?)
+}
+
+/// [`map_at`] for a map added after documents were first written: absent
+/// reads as empty.
+fn map_or_empty<T: Hydrate>(
+    doc: &AutoCommit,
+    key: &str,
+) -> Result<BTreeMap<String, T>, ReplicaError> {
+    if doc.get(ROOT, key)?.is_none() {
+        return Ok(BTreeMap::new());
+    }
+    map_at(doc, key)
 }
 
 /// Puts a value only when it differs from what the document had.
@@ -245,6 +323,10 @@ field_diff! {
     HistoryDoc { title_id, title, checked_out, returned }
     EventDoc { title_id, title_en, description_id, description_en, category, branch, place, online_url, start, end, capacity, seats_taken, waitlist, audience, accessibility }
     VanStopDoc { place, weekday, start_time, end_time, from, until }
+    FaqDoc { topic, question_id, answer_id, question_en, answer_en, also_id, also_en }
+    QuestionDoc { question, lang, asked_at, answer, answered_at }
+    SurveyDoc { title_id, title_en, closes, questions }
+    AnsweredDoc { answered_at }
 }
 
 impl FieldDiff for OutcomeDoc {
@@ -353,10 +435,12 @@ impl Circ {
         };
         circ.outcomes = map_at(doc, "outcomes")?;
         circ.history = map_at(doc, "history")?;
+        circ.questions = map_or_empty(doc, "questions")?;
         Ok(Some(circ))
     }
 
-    /// What the rules need (patron, loans, holds, registrations), without
+    /// What the rules need (patron, loans, holds, registrations, answered
+    /// surveys), without
     /// the outcomes and history, which only grow and no rule reads.
     pub fn read_facts(doc: &AutoCommit) -> Result<Option<Circ>, ReplicaError> {
         if !check_schema(doc)? {
@@ -369,6 +453,9 @@ impl Circ {
             registrations: map_at(doc, "registrations")?,
             outcomes: BTreeMap::new(),
             history: BTreeMap::new(),
+            questions: BTreeMap::new(),
+            // Small, and the local pre-check reads it.
+            surveys: map_or_empty(doc, "surveys")?,
         }))
     }
 
@@ -393,6 +480,8 @@ impl Circ {
         )?;
         sync_map(doc, "outcomes", old.map(|o| &o.outcomes), &self.outcomes)?;
         sync_map(doc, "history", old.map(|o| &o.history), &self.history)?;
+        sync_map(doc, "questions", old.map(|o| &o.questions), &self.questions)?;
+        sync_map(doc, "surveys", old.map(|o| &o.surveys), &self.surveys)?;
         Ok(())
     }
 
@@ -440,6 +529,8 @@ impl Calendar {
             policy: hydrate_prop(doc, ROOT, "policy")?,
             events: map_at(doc, "events")?,
             van_stops: map_at(doc, "van_stops")?,
+            faq: map_or_empty(doc, "faq")?,
+            surveys: map_or_empty(doc, "surveys")?,
         }))
     }
 
@@ -451,6 +542,8 @@ impl Calendar {
         put_if_changed(doc, "policy", old.map(|o| &o.policy), &self.policy)?;
         sync_map(doc, "events", old.map(|o| &o.events), &self.events)?;
         sync_map(doc, "van_stops", old.map(|o| &o.van_stops), &self.van_stops)?;
+        sync_map(doc, "faq", old.map(|o| &o.faq), &self.faq)?;
+        sync_map(doc, "surveys", old.map(|o| &o.surveys), &self.surveys)?;
         Ok(())
     }
 

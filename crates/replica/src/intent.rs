@@ -51,6 +51,18 @@ pub enum IntentKind {
     SetHistory {
         keep: bool,
     },
+    /// A question for a librarian (the FAQ had no good answer), in the
+    /// patron's language (`id` or `en`).
+    AskLibrarian {
+        question: String,
+        lang: String,
+    },
+    /// Answers to a survey: question id → a rating (`1`..`5`), a choice's
+    /// index, or free text. The library counts one answer per patron.
+    AnswerSurvey {
+        survey: String,
+        answers: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl IntentKind {
@@ -66,6 +78,8 @@ impl IntentKind {
             IntentKind::RegisterEvent { .. } => "register_event",
             IntentKind::CancelRegistration { .. } => "cancel_registration",
             IntentKind::SetHistory { .. } => "set_history",
+            IntentKind::AskLibrarian { .. } => "ask_librarian",
+            IntentKind::AnswerSurvey { .. } => "answer_survey",
         }
     }
 }
@@ -95,10 +109,21 @@ pub struct IntentDoc {
     /// Absent in intents written before `set_history` existed.
     #[autosurgeon(missing = "Default::default")]
     pub keep: Option<bool>,
+    /// Free text (a question); absent in intents written before it existed.
+    #[autosurgeon(missing = "Default::default")]
+    pub text: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub lang: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub survey: Option<String>,
 }
 
 /// Longest id or argument a device may send; longer means malformed.
 const MAX_ARG_LEN: usize = 128;
+/// Longest free text (a question to a librarian, an answer), in characters.
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Most answers in one survey intent.
+pub const MAX_SURVEY_ANSWERS: usize = 50;
 
 impl Intent {
     /// A new intent. `rand` supplies the random part of the UUIDv7 so that
@@ -144,6 +169,14 @@ impl Intent {
                 d.event = Some(event.clone())
             }
             IntentKind::SetHistory { keep } => d.keep = Some(*keep),
+            IntentKind::AskLibrarian { question, lang } => {
+                d.text = Some(question.clone());
+                d.lang = Some(lang.clone());
+            }
+            IntentKind::AnswerSurvey { survey, answers } => {
+                d.survey = Some(survey.clone());
+                d.text = serde_json::to_string(answers).ok();
+            }
         }
         d
     }
@@ -202,6 +235,39 @@ impl Intent {
             "set_history" => IntentKind::SetHistory {
                 keep: d.keep.ok_or("`keep` is missing")?,
             },
+            "ask_librarian" => IntentKind::AskLibrarian {
+                question: match &d.text {
+                    Some(t) if !t.trim().is_empty() && t.chars().count() <= MAX_TEXT_CHARS => {
+                        t.trim().to_string()
+                    }
+                    Some(_) => return Err("`text` is empty or too long".into()),
+                    None => return Err("`text` is missing".into()),
+                },
+                lang: match arg("lang", &d.lang)?.as_str() {
+                    l @ ("id" | "en") => l.to_string(),
+                    _ => return Err("`lang` is not id or en".into()),
+                },
+            },
+            "answer_survey" => IntentKind::AnswerSurvey {
+                survey: arg("survey", &d.survey)?,
+                answers: {
+                    let text = d.text.as_deref().ok_or("`text` is missing")?;
+                    let answers: std::collections::BTreeMap<String, String> =
+                        serde_json::from_str(text)
+                            .map_err(|_| "`text` is not a map of answers".to_string())?;
+                    if answers.is_empty()
+                        || answers.len() > MAX_SURVEY_ANSWERS
+                        || answers.iter().any(|(k, v)| {
+                            k.is_empty()
+                                || k.len() > MAX_ARG_LEN
+                                || v.chars().count() > MAX_TEXT_CHARS
+                        })
+                    {
+                        return Err("the answers are empty, too many or too long".into());
+                    }
+                    answers
+                },
+            },
             other => return Err(format!("unknown intent kind `{}`", clip(other))),
         };
         if d.device.len() > MAX_ARG_LEN {
@@ -254,6 +320,9 @@ pub fn append_intent(doc: &mut AutoCommit, intent: &Intent) -> Result<(), Replic
         ("hold", d.hold),
         ("until", d.until),
         ("event", d.event),
+        ("text", d.text),
+        ("lang", d.lang),
+        ("survey", d.survey),
     ] {
         match value {
             Some(v) => doc.put(&obj, name, v)?,
@@ -324,6 +393,14 @@ mod tests {
             IntentKind::CancelRegistration { event: "E1".into() },
             IntentKind::SetHistory { keep: true },
             IntentKind::SetHistory { keep: false },
+            IntentKind::AskLibrarian {
+                question: "Apakah ada buku Braille untuk anak?".into(),
+                lang: "id".into(),
+            },
+            IntentKind::AnswerSurvey {
+                survey: "S1".into(),
+                answers: [("q1".to_string(), "5".to_string())].into_iter().collect(),
+            },
         ]
     }
 

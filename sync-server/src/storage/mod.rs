@@ -166,6 +166,58 @@ pub struct RegistrationRow {
     pub seq: i64,
 }
 
+/// One of the library's questions and answers (the FAQ).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FaqRow {
+    pub id: String,
+    pub topic: String,
+    pub question_id: String,
+    pub answer_id: String,
+    pub question_en: String,
+    pub answer_en: String,
+    pub also_id: Vec<String>,
+    pub also_en: Vec<String>,
+    pub updated_at: i64,
+}
+
+/// One question of a survey (stored as JSON in the survey's row).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SurveyQuestion {
+    pub id: String,
+    /// `rating`, `choice` or `text`.
+    pub kind: String,
+    pub text_id: String,
+    pub text_en: String,
+    #[serde(default)]
+    pub choices_id: Vec<String>,
+    #[serde(default)]
+    pub choices_en: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SurveyRow {
+    pub id: String,
+    pub title_id: String,
+    pub title_en: String,
+    /// The last day answers are taken (library time).
+    pub closes: Option<NaiveDate>,
+    pub questions: Vec<SurveyQuestion>,
+    pub updated_at: i64,
+}
+
+/// A patron's question to a librarian (the id is the asking intent's).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QuestionRow {
+    pub id: String,
+    pub card: String,
+    pub asked_at: i64,
+    pub lang: String,
+    pub question: String,
+    pub answer: Option<String>,
+    pub answered_at: Option<i64>,
+    pub answered_by: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct VanStopRow {
     pub id: String,
@@ -357,4 +409,36 @@ pub trait Storage: Send {
     fn purge_doc(&mut self, id: &str) -> StoreResult<()>;
     /// The devices that synced for a patron, with when each last did.
     fn devices_of(&self, card: &str) -> StoreResult<Vec<(String, i64)>>;
+
+    fn upsert_faq(&mut self, f: &FaqRow) -> StoreResult<()>;
+    /// `false` when there was no such entry.
+    fn delete_faq(&mut self, id: &str) -> StoreResult<bool>;
+    fn faq_entries(&self) -> StoreResult<Vec<FaqRow>>;
+    fn insert_question(&mut self, q: &QuestionRow) -> StoreResult<()>;
+    fn update_question(&mut self, q: &QuestionRow) -> StoreResult<()>;
+    fn question(&self, id: &str) -> StoreResult<Option<QuestionRow>>;
+    fn questions_of(&self, card: &str) -> StoreResult<Vec<QuestionRow>>;
+    /// Questions without an answer, oldest first.
+    fn open_questions(&self) -> StoreResult<Vec<QuestionRow>>;
+
+    fn upsert_survey(&mut self, s: &SurveyRow) -> StoreResult<()>;
+    fn survey(&self, id: &str) -> StoreResult<Option<SurveyRow>>;
+    fn surveys(&self) -> StoreResult<Vec<SurveyRow>>;
+    /// When the patron answered the survey, if they did.
+    fn survey_answered(&self, survey: &str, card: &str) -> StoreResult<Option<i64>>;
+    /// The surveys a patron answered, with when.
+    fn surveys_answered_by(&self, card: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// Records one patron's response: that they answered (once; the
+    /// primary key refuses a second) and their answers, which are stored
+    /// without the card, so totals never say who answered what.
+    fn record_survey_response(
+        &mut self,
+        survey: &str,
+        card: &str,
+        at: i64,
+        answers: &[(String, String)],
+    ) -> StoreResult<()>;
+    fn survey_response_count(&self, survey: &str) -> StoreResult<u64>;
+    /// Every recorded answer of a survey: (question id, value).
+    fn survey_answers(&self, survey: &str) -> StoreResult<Vec<(String, String)>>;
 }

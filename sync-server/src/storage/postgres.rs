@@ -92,6 +92,38 @@ CREATE INDEX sync_states_card ON sync_states(card, device);
 ALTER TABLE patrons ADD COLUMN keep_history BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE loans SET card = '' WHERE returned IS NOT NULL;
 "#,
+    r#"
+-- 4: the library's questions and answers (the FAQ assistant), and the
+-- questions patrons ask a librarian.
+CREATE TABLE faq (
+  id TEXT PRIMARY KEY, topic TEXT NOT NULL,
+  question_id TEXT NOT NULL, answer_id TEXT NOT NULL,
+  question_en TEXT NOT NULL, answer_en TEXT NOT NULL,
+  also_id TEXT NOT NULL, also_en TEXT NOT NULL, updated_at BIGINT NOT NULL
+);
+CREATE TABLE questions (
+  id TEXT PRIMARY KEY, card TEXT NOT NULL, asked_at BIGINT NOT NULL,
+  lang TEXT NOT NULL, question TEXT NOT NULL,
+  answer TEXT, answered_at BIGINT, answered_by TEXT
+);
+CREATE INDEX questions_card ON questions(card);
+CREATE INDEX questions_open ON questions(answered_at, asked_at);
+"#,
+    r#"
+-- 5: surveys the library publishes; who answered each (once), and the
+-- answers, kept apart from the card so totals never say who said what.
+CREATE TABLE surveys (
+  id TEXT PRIMARY KEY, title_id TEXT NOT NULL, title_en TEXT NOT NULL,
+  closes TEXT, questions TEXT NOT NULL, updated_at BIGINT NOT NULL
+);
+CREATE TABLE survey_responses (
+  survey TEXT NOT NULL, card TEXT NOT NULL, answered_at BIGINT NOT NULL,
+  PRIMARY KEY (survey, card)
+);
+CREATE INDEX survey_responses_card ON survey_responses(card);
+CREATE TABLE survey_answers (survey TEXT NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX survey_answers_survey ON survey_answers(survey, question);
+"#,
 ];
 
 struct Conn {
@@ -1158,6 +1190,190 @@ impl Storage for PostgresStorage {
             |r| Ok((get(r, 0)?, get(r, 1)?)),
         )
     }
+    fn upsert_faq(&mut self, f: &FaqRow) -> StoreResult<()> {
+        let (also_id, also_en) = (f.also_id.join("\n"), f.also_en.join("\n"));
+        self.exec(
+            "INSERT INTO faq(id, topic, question_id, answer_id, question_en, answer_en, also_id, also_en, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (id) DO UPDATE SET topic = $2, question_id = $3, answer_id = $4, question_en = $5, answer_en = $6, also_id = $7, also_en = $8, updated_at = $9",
+            &[&f.id, &f.topic, &f.question_id, &f.answer_id, &f.question_en, &f.answer_en, &also_id, &also_en, &f.updated_at],
+        )
+        .map(|_| ())
+    }
+
+    fn delete_faq(&mut self, id: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM faq WHERE id = $1", &[&id])
+            .map(|n| n > 0)
+    }
+
+    fn faq_entries(&self) -> StoreResult<Vec<FaqRow>> {
+        self.many(
+            "SELECT id, topic, question_id, answer_id, question_en, answer_en, also_id, also_en, updated_at FROM faq ORDER BY id",
+            &[],
+            |r| {
+                Ok(FaqRow {
+                    id: get(r, 0)?,
+                    topic: get(r, 1)?,
+                    question_id: get(r, 2)?,
+                    answer_id: get(r, 3)?,
+                    question_en: get(r, 4)?,
+                    answer_en: get(r, 5)?,
+                    also_id: lines(get(r, 6)?),
+                    also_en: lines(get(r, 7)?),
+                    updated_at: get(r, 8)?,
+                })
+            },
+        )
+    }
+
+    fn insert_question(&mut self, q: &QuestionRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO questions(id, card, asked_at, lang, question, answer, answered_at, answered_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&q.id, &q.card, &q.asked_at, &q.lang, &q.question, &q.answer, &q.answered_at, &q.answered_by],
+        )
+        .map(|_| ())
+    }
+
+    fn update_question(&mut self, q: &QuestionRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE questions SET answer = $2, answered_at = $3, answered_by = $4 WHERE id = $1",
+            &[&q.id, &q.answer, &q.answered_at, &q.answered_by],
+        )
+        .map(|_| ())
+    }
+
+    fn question(&self, id: &str) -> StoreResult<Option<QuestionRow>> {
+        self.one(
+            &format!("SELECT {QUESTION_COLS} FROM questions WHERE id = $1"),
+            &[&id],
+            question_row,
+        )
+    }
+
+    fn questions_of(&self, card: &str) -> StoreResult<Vec<QuestionRow>> {
+        self.many(
+            &format!("SELECT {QUESTION_COLS} FROM questions WHERE card = $1 ORDER BY asked_at, id"),
+            &[&card],
+            question_row,
+        )
+    }
+
+    fn open_questions(&self) -> StoreResult<Vec<QuestionRow>> {
+        self.many(&format!("SELECT {QUESTION_COLS} FROM questions WHERE answered_at IS NULL ORDER BY asked_at, id"), &[], question_row)
+    }
+    fn upsert_survey(&mut self, v: &SurveyRow) -> StoreResult<()> {
+        let questions = serde_json::to_string(&v.questions).map_err(db)?;
+        let closes = v.closes.map(day_text);
+        self.exec(
+            "INSERT INTO surveys(id, title_id, title_en, closes, questions, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET title_id = $2, title_en = $3, closes = $4, questions = $5, updated_at = $6",
+            &[&v.id, &v.title_id, &v.title_en, &closes, &questions, &v.updated_at],
+        )
+        .map(|_| ())
+    }
+
+    fn survey(&self, id: &str) -> StoreResult<Option<SurveyRow>> {
+        self.one(
+            &format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = $1"),
+            &[&id],
+            survey_row,
+        )
+    }
+
+    fn surveys(&self) -> StoreResult<Vec<SurveyRow>> {
+        self.many(
+            &format!("SELECT {SURVEY_COLS} FROM surveys ORDER BY id"),
+            &[],
+            survey_row,
+        )
+    }
+
+    fn survey_answered(&self, survey: &str, card: &str) -> StoreResult<Option<i64>> {
+        self.one(
+            "SELECT answered_at FROM survey_responses WHERE survey = $1 AND card = $2",
+            &[&survey, &card],
+            |r| get(r, 0),
+        )
+    }
+
+    fn surveys_answered_by(&self, card: &str) -> StoreResult<Vec<(String, i64)>> {
+        self.many(
+            "SELECT survey, answered_at FROM survey_responses WHERE card = $1 ORDER BY survey",
+            &[&card],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )
+    }
+
+    fn record_survey_response(
+        &mut self,
+        survey: &str,
+        card: &str,
+        at: i64,
+        answers: &[(String, String)],
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO survey_responses(survey, card, answered_at) VALUES ($1, $2, $3)",
+            &[&survey, &card, &at],
+        )?;
+        for (q, v) in answers {
+            self.exec(
+                "INSERT INTO survey_answers(survey, question, value) VALUES ($1, $2, $3)",
+                &[&survey, q, v],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn survey_response_count(&self, survey: &str) -> StoreResult<u64> {
+        self.one(
+            "SELECT count(*) FROM survey_responses WHERE survey = $1",
+            &[&survey],
+            |r| get::<i64>(r, 0),
+        )
+        .map(|n| n.unwrap_or(0).max(0) as u64)
+    }
+
+    fn survey_answers(&self, survey: &str) -> StoreResult<Vec<(String, String)>> {
+        self.many(
+            "SELECT question, value FROM survey_answers WHERE survey = $1 ORDER BY question, ctid",
+            &[&survey],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )
+    }
+}
+
+const SURVEY_COLS: &str = "id, title_id, title_en, closes, questions, updated_at";
+fn survey_row(r: &Row) -> StoreResult<SurveyRow> {
+    let questions: String = get(r, 4)?;
+    Ok(SurveyRow {
+        id: get(r, 0)?,
+        title_id: get(r, 1)?,
+        title_en: get(r, 2)?,
+        closes: opt_day(get(r, 3)?)?,
+        questions: serde_json::from_str(&questions)
+            .map_err(|e| StoreError::Corrupt(format!("survey questions: {e}")))?,
+        updated_at: get(r, 5)?,
+    })
+}
+
+const QUESTION_COLS: &str = "id, card, asked_at, lang, question, answer, answered_at, answered_by";
+fn question_row(r: &Row) -> StoreResult<QuestionRow> {
+    Ok(QuestionRow {
+        id: get(r, 0)?,
+        card: get(r, 1)?,
+        asked_at: get(r, 2)?,
+        lang: get(r, 3)?,
+        question: get(r, 4)?,
+        answer: get(r, 5)?,
+        answered_at: get(r, 6)?,
+        answered_by: get(r, 7)?,
+    })
+}
+
+fn lines(s: String) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Where a server hears of documents changed by the other servers sharing

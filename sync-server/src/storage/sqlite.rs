@@ -135,6 +135,38 @@ CREATE INDEX sync_states_card ON sync_states(card, device);
 ALTER TABLE patrons ADD COLUMN keep_history INTEGER NOT NULL DEFAULT 0;
 UPDATE loans SET card = '' WHERE returned IS NOT NULL;
 "#,
+    r#"
+-- 9: the library's questions and answers (the FAQ assistant), and the
+-- questions patrons ask a librarian.
+CREATE TABLE faq (
+  id TEXT PRIMARY KEY, topic TEXT NOT NULL,
+  question_id TEXT NOT NULL, answer_id TEXT NOT NULL,
+  question_en TEXT NOT NULL, answer_en TEXT NOT NULL,
+  also_id TEXT NOT NULL, also_en TEXT NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE questions (
+  id TEXT PRIMARY KEY, card TEXT NOT NULL, asked_at INTEGER NOT NULL,
+  lang TEXT NOT NULL, question TEXT NOT NULL,
+  answer TEXT, answered_at INTEGER, answered_by TEXT
+);
+CREATE INDEX questions_card ON questions(card);
+CREATE INDEX questions_open ON questions(answered_at, asked_at);
+"#,
+    r#"
+-- 10: surveys the library publishes; who answered each (once), and the
+-- answers, kept apart from the card so totals never say who said what.
+CREATE TABLE surveys (
+  id TEXT PRIMARY KEY, title_id TEXT NOT NULL, title_en TEXT NOT NULL,
+  closes TEXT, questions TEXT NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE survey_responses (
+  survey TEXT NOT NULL, card TEXT NOT NULL, answered_at INTEGER NOT NULL,
+  PRIMARY KEY (survey, card)
+);
+CREATE INDEX survey_responses_card ON survey_responses(card);
+CREATE TABLE survey_answers (survey TEXT NOT NULL, question TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX survey_answers_survey ON survey_answers(survey, question);
+"#,
 ];
 
 pub struct SqliteStorage {
@@ -1071,6 +1103,187 @@ impl Storage for SqliteStorage {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
+    fn upsert_faq(&mut self, f: &FaqRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO faq(id, topic, question_id, answer_id, question_en, answer_en, also_id, also_en, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![f.id, f.topic, f.question_id, f.answer_id, f.question_en, f.answer_en, f.also_id.join("\n"), f.also_en.join("\n"), f.updated_at],
+        )
+        .map(|_| ())
+    }
+
+    fn delete_faq(&mut self, id: &str) -> StoreResult<bool> {
+        self.exec("DELETE FROM faq WHERE id = ?1", [id])
+            .map(|n| n > 0)
+    }
+
+    fn faq_entries(&self) -> StoreResult<Vec<FaqRow>> {
+        self.many(
+            "SELECT id, topic, question_id, answer_id, question_en, answer_en, also_id, also_en, updated_at FROM faq ORDER BY id",
+            [],
+            |r| {
+                Ok(FaqRow {
+                    id: r.get(0)?,
+                    topic: r.get(1)?,
+                    question_id: r.get(2)?,
+                    answer_id: r.get(3)?,
+                    question_en: r.get(4)?,
+                    answer_en: r.get(5)?,
+                    also_id: lines(r.get(6)?),
+                    also_en: lines(r.get(7)?),
+                    updated_at: r.get(8)?,
+                })
+            },
+        )
+    }
+
+    fn insert_question(&mut self, q: &QuestionRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO questions(id, card, asked_at, lang, question, answer, answered_at, answered_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![q.id, q.card, q.asked_at, q.lang, q.question, q.answer, q.answered_at, q.answered_by],
+        )
+        .map(|_| ())
+    }
+
+    fn update_question(&mut self, q: &QuestionRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE questions SET answer = ?2, answered_at = ?3, answered_by = ?4 WHERE id = ?1",
+            params![q.id, q.answer, q.answered_at, q.answered_by],
+        )
+        .map(|_| ())
+    }
+
+    fn question(&self, id: &str) -> StoreResult<Option<QuestionRow>> {
+        self.one(
+            &format!("SELECT {QUESTION_COLS} FROM questions WHERE id = ?1"),
+            [id],
+            question_row,
+        )
+    }
+
+    fn questions_of(&self, card: &str) -> StoreResult<Vec<QuestionRow>> {
+        self.many(
+            &format!("SELECT {QUESTION_COLS} FROM questions WHERE card = ?1 ORDER BY asked_at, id"),
+            [card],
+            question_row,
+        )
+    }
+
+    fn open_questions(&self) -> StoreResult<Vec<QuestionRow>> {
+        self.many(&format!("SELECT {QUESTION_COLS} FROM questions WHERE answered_at IS NULL ORDER BY asked_at, id"), [], question_row)
+    }
+    fn upsert_survey(&mut self, v: &SurveyRow) -> StoreResult<()> {
+        let questions = serde_json::to_string(&v.questions).map_err(db)?;
+        self.exec(
+            "INSERT OR REPLACE INTO surveys(id, title_id, title_en, closes, questions, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![v.id, v.title_id, v.title_en, v.closes.map(|d| d.to_string()), questions, v.updated_at],
+        )
+        .map(|_| ())
+    }
+
+    fn survey(&self, id: &str) -> StoreResult<Option<SurveyRow>> {
+        self.one(
+            &format!("SELECT {SURVEY_COLS} FROM surveys WHERE id = ?1"),
+            [id],
+            survey_row,
+        )
+    }
+
+    fn surveys(&self) -> StoreResult<Vec<SurveyRow>> {
+        self.many(
+            &format!("SELECT {SURVEY_COLS} FROM surveys ORDER BY id"),
+            [],
+            survey_row,
+        )
+    }
+
+    fn survey_answered(&self, survey: &str, card: &str) -> StoreResult<Option<i64>> {
+        self.one(
+            "SELECT answered_at FROM survey_responses WHERE survey = ?1 AND card = ?2",
+            [survey, card],
+            |r| r.get(0),
+        )
+    }
+
+    fn surveys_answered_by(&self, card: &str) -> StoreResult<Vec<(String, i64)>> {
+        self.many(
+            "SELECT survey, answered_at FROM survey_responses WHERE card = ?1 ORDER BY survey",
+            [card],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    fn record_survey_response(
+        &mut self,
+        survey: &str,
+        card: &str,
+        at: i64,
+        answers: &[(String, String)],
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO survey_responses(survey, card, answered_at) VALUES (?1, ?2, ?3)",
+            params![survey, card, at],
+        )?;
+        for (q, v) in answers {
+            self.exec(
+                "INSERT INTO survey_answers(survey, question, value) VALUES (?1, ?2, ?3)",
+                params![survey, q, v],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn survey_response_count(&self, survey: &str) -> StoreResult<u64> {
+        self.one(
+            "SELECT count(*) FROM survey_responses WHERE survey = ?1",
+            [survey],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n.unwrap_or(0).max(0) as u64)
+    }
+
+    fn survey_answers(&self, survey: &str) -> StoreResult<Vec<(String, String)>> {
+        self.many(
+            "SELECT question, value FROM survey_answers WHERE survey = ?1 ORDER BY question, rowid",
+            [survey],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+}
+
+const SURVEY_COLS: &str = "id, title_id, title_en, closes, questions, updated_at";
+fn survey_row(r: &Row) -> rusqlite::Result<SurveyRow> {
+    let questions: String = r.get(4)?;
+    Ok(SurveyRow {
+        id: r.get(0)?,
+        title_id: r.get(1)?,
+        title_en: r.get(2)?,
+        closes: opt_day(r.get(3)?)?,
+        questions: serde_json::from_str(&questions).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+        })?,
+        updated_at: r.get(5)?,
+    })
+}
+
+const QUESTION_COLS: &str = "id, card, asked_at, lang, question, answer, answered_at, answered_by";
+fn question_row(r: &Row) -> rusqlite::Result<QuestionRow> {
+    Ok(QuestionRow {
+        id: r.get(0)?,
+        card: r.get(1)?,
+        asked_at: r.get(2)?,
+        lang: r.get(3)?,
+        question: r.get(4)?,
+        answer: r.get(5)?,
+        answered_at: r.get(6)?,
+        answered_by: r.get(7)?,
+    })
+}
+
+fn lines(s: String) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
