@@ -42,7 +42,11 @@ async fn the_faq_answers_offline_in_both_languages() {
     assert!(dev.sync_once().await.is_err(), "the server is gone");
 
     for (lang, question, want) in [
-        (Lang::Id, "berapa denda per hari untuk buku?", "denda-jumlah"),
+        (
+            Lang::Id,
+            "berapa denda per hari untuk buku?",
+            "denda-jumlah",
+        ),
         (
             Lang::Id,
             "saya telat mengembalikan buku, apa yang terjadi?",
