@@ -94,6 +94,7 @@ pub fn NavBar(t: T, current: Route) -> Element {
         (Route::Events {}, "nav-events"),
         (Route::Faq {}, "nav-faq"),
         (Route::Card {}, "nav-card"),
+        (Route::Household {}, "nav-household"),
         (Route::Settings {}, "nav-settings"),
     ];
     rsx! {

@@ -193,6 +193,7 @@ mod tests {
             include_str!("screens/settings.rs"),
             include_str!("screens/faq.rs"),
             include_str!("screens/surveys.rs"),
+            include_str!("screens/household.rs"),
         ];
         let t = T::new(Lang::Id);
         let e = T::new(Lang::En);

@@ -25,7 +25,9 @@ use pustaka_ipc::{
 
 pub use backend::{Backend, Transport};
 pub use i18n::{Lang, T};
-use screens::{Card, Catalogue, Events, Faq, Holds, Home, Loans, Scan, Settings, Surveys, Title};
+use screens::{
+    Card, Catalogue, Events, Faq, Holds, Home, Household, Loans, Scan, Settings, Surveys, Title,
+};
 
 #[derive(Routable, Clone, PartialEq, Debug)]
 #[rustfmt::skip]
@@ -51,6 +53,8 @@ pub enum Route {
         Surveys {},
         #[route("/card")]
         Card {},
+        #[route("/household")]
+        Household {},
         #[route("/settings")]
         Settings {},
     #[end_layout]
@@ -72,6 +76,7 @@ pub fn route_for_link(url: &str) -> Option<Route> {
         "events" => return Some(Route::Events {}),
         "card" => return Some(Route::Card {}),
         "faq" => return Some(Route::Faq {}),
+        "household" => return Some(Route::Household {}),
         "surveys" => return Some(Route::Surveys {}),
         _ => {}
     }

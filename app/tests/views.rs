@@ -588,3 +588,59 @@ fn events_show_access_notes_and_search_offers_accessible_formats() {
         assert!(html.contains(&format!(r#"value="{f}""#)), "{f}: {html}");
     }
 }
+
+fn HouseholdShown() -> Element {
+    let lang = FAQ_CASE.with(|c| c.borrow().1);
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
+    rsx! {
+        screens::household::HouseholdScreen {
+            t: T::new(lang),
+            offline: true,
+            view: Load::Ready(HouseholdView {
+                members: vec![
+                    HouseholdMember { card: "1001".into(), name: "Ibu Siti".into(), active: true, synced: true, loans: 2, overdue: 1, ready: 0 },
+                    HouseholdMember { card: "1002".into(), name: "Adi".into(), active: false, synced: true, loans: 1, overdue: 0, ready: 1 },
+                ],
+                items: vec![
+                    HouseholdItem { card: "1001".into(), name: "Ibu Siti".into(), kind: "loan".into(), title: "Bumi Manusia".into(), date: day(20), days_left: -3, overdue: true, branch: "pusat".into() },
+                    HouseholdItem { card: "1002".into(), name: "Adi".into(), kind: "hold_ready".into(), title: "Laskar Pelangi".into(), date: day(27), days_left: 4, overdue: false, branch: "barat".into() },
+                ],
+            }),
+            server: "http://127.0.0.1:7878".to_string(),
+            on_action: |_| {},
+        }
+    }
+}
+
+#[test]
+fn the_household_lists_every_cards_dates_and_switches_in_one_tap() {
+    FAQ_CASE.with(|c| *c.borrow_mut() = (true, Lang::Id));
+    let mut dom = VirtualDom::new(HouseholdShown);
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    assert!(html.contains("Bumi Manusia"), "{html}");
+    assert!(html.contains("terlambat sejak 20 November 2026"), "{html}");
+    assert!(
+        html.contains("siap diambil, paling lambat 27 November 2026"),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="show-1002""#), "{html}");
+    assert!(
+        !html.contains(r#"id="show-1001""#),
+        "the shown card has no switch: {html}"
+    );
+    assert!(html.contains("Sedang ditampilkan"), "{html}");
+    assert!(html.contains(r#"for="add-card""#) && html.contains(r#"for="add-pin""#));
+    FAQ_CASE.with(|c| *c.borrow_mut() = (true, Lang::En));
+    let mut dom = VirtualDom::new(HouseholdShown);
+    dom.rebuild_in_place();
+    let html = dioxus_ssr::render(&dom);
+    assert!(
+        html.contains("Show Adi&#39;s card") || html.contains("Show Adi's card"),
+        "{html}"
+    );
+    assert!(
+        html.contains("ready for pickup until 27 November 2026"),
+        "{html}"
+    );
+}

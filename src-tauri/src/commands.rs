@@ -21,94 +21,141 @@ pub fn get_session(shell: State<'_, Shell>, args: GetSession) -> Reply<Session> 
 #[tauri::command]
 pub async fn sign_in(shell: State<'_, Shell>, args: SignIn) -> Reply<Session> {
     shell
-        .device
+        .device()
         .login(&args.server, &args.card, &args.pin)
         .await
         .map_err(ipc)?;
-    shell.device.kick();
+    shell.device().kick();
     Ok(shell.session())
 }
 
 #[tauri::command]
 pub async fn sign_out(shell: State<'_, Shell>, args: SignOut) -> Reply<Session> {
     let SignOut {} = args;
-    shell.device.logout().await.map_err(ipc)?;
+    // The active card leaves the household (the last one stays, empty).
+    match shell.device().signed_in_as() {
+        Some((_, card, _)) => shell.household.remove(&card).await.map_err(ipc)?,
+        None => shell.device().logout().await.map_err(ipc)?,
+    }
+    Ok(shell.session())
+}
+
+#[tauri::command]
+pub fn get_household(shell: State<'_, Shell>, args: GetHousehold) -> Reply<HouseholdView> {
+    let GetHousehold {} = args;
+    shell.household.view().map_err(ipc)
+}
+
+#[tauri::command]
+pub async fn add_card(
+    app: tauri::AppHandle,
+    shell: State<'_, Shell>,
+    args: AddCard,
+) -> Reply<Session> {
+    let before = shell.device().signed_in_as().map(|(_, card, _)| card);
+    let device = shell.household.add_member().map_err(ipc)?;
+    if let Err(e) = device.login(&args.server, &args.card, &args.pin).await {
+        // The card did not sign in: show the one shown before.
+        if let Some(card) = before {
+            let _ = shell.household.switch_to(&card);
+        }
+        return Err(ipc(e));
+    }
+    crate::start_member(&app, device.clone(), false);
+    device.kick();
+    Ok(shell.session())
+}
+
+#[tauri::command]
+pub fn switch_card(
+    app: tauri::AppHandle,
+    shell: State<'_, Shell>,
+    args: SwitchCard,
+) -> Reply<Session> {
+    let device = shell.household.switch_to(&args.card).map_err(ipc)?;
+    crate::announce(&app, &device);
+    Ok(shell.session())
+}
+
+#[tauri::command]
+pub async fn remove_card(shell: State<'_, Shell>, args: RemoveCard) -> Reply<Session> {
+    shell.household.remove(&args.card).await.map_err(ipc)?;
     Ok(shell.session())
 }
 
 #[tauri::command]
 pub fn get_account(shell: State<'_, Shell>, args: GetAccount) -> Reply<AccountView> {
     let GetAccount {} = args;
-    shell.device.view().map_err(ipc)
+    shell.device().view().map_err(ipc)
 }
 
 #[tauri::command]
 pub fn sync_now(shell: State<'_, Shell>, args: SyncNow) -> Reply<SyncStatus> {
     let SyncNow {} = args;
-    shell.device.kick();
-    Ok(shell.device.status())
+    shell.device().kick();
+    Ok(shell.device().status())
 }
 
 #[tauri::command]
 pub fn renew(shell: State<'_, Shell>, args: Renew) -> Reply<Requested> {
-    requested(shell.device.renew(&args.copy))
+    requested(shell.device().renew(&args.copy))
 }
 
 #[tauri::command]
 pub fn renew_all(shell: State<'_, Shell>, args: RenewAll) -> Reply<Requested> {
     let RenewAll {} = args;
-    requested(shell.device.renew_all())
+    requested(shell.device().renew_all())
 }
 
 #[tauri::command]
 pub fn place_hold(shell: State<'_, Shell>, args: PlaceHold) -> Reply<Requested> {
-    requested(shell.device.place_hold(&args.title, &args.branch))
+    requested(shell.device().place_hold(&args.title, &args.branch))
 }
 
 #[tauri::command]
 pub fn cancel_hold(shell: State<'_, Shell>, args: CancelHold) -> Reply<Requested> {
-    requested(shell.device.cancel_hold(&args.hold))
+    requested(shell.device().cancel_hold(&args.hold))
 }
 
 #[tauri::command]
 pub fn suspend_hold(shell: State<'_, Shell>, args: SuspendHold) -> Reply<Requested> {
-    requested(shell.device.suspend_hold(&args.hold, args.until))
+    requested(shell.device().suspend_hold(&args.hold, args.until))
 }
 
 #[tauri::command]
 pub fn resume_hold(shell: State<'_, Shell>, args: ResumeHold) -> Reply<Requested> {
-    requested(shell.device.resume_hold(&args.hold))
+    requested(shell.device().resume_hold(&args.hold))
 }
 
 #[tauri::command]
 pub fn change_pickup(shell: State<'_, Shell>, args: ChangePickup) -> Reply<Requested> {
-    requested(shell.device.change_pickup(&args.hold, &args.branch))
+    requested(shell.device().change_pickup(&args.hold, &args.branch))
 }
 
 #[tauri::command]
 pub fn register_event(shell: State<'_, Shell>, args: RegisterEvent) -> Reply<Requested> {
-    requested(shell.device.register_event(&args.event))
+    requested(shell.device().register_event(&args.event))
 }
 
 #[tauri::command]
 pub fn cancel_registration(shell: State<'_, Shell>, args: CancelRegistration) -> Reply<Requested> {
-    requested(shell.device.cancel_registration(&args.event))
+    requested(shell.device().cancel_registration(&args.event))
 }
 
 #[tauri::command]
 pub async fn search(shell: State<'_, Shell>, args: Search) -> Reply<SearchResults> {
-    shell.device.search(&args).await.map_err(ipc)
+    shell.device().search(&args).await.map_err(ipc)
 }
 
 #[tauri::command]
 pub async fn get_title(shell: State<'_, Shell>, args: GetTitle) -> Reply<TitleView> {
-    shell.device.title(&args.id).await.map_err(ipc)
+    shell.device().title(&args.id).await.map_err(ipc)
 }
 
 #[tauri::command]
 pub fn recent_titles(shell: State<'_, Shell>, args: RecentTitles) -> Reply<Vec<TitleSummary>> {
     let RecentTitles {} = args;
-    shell.device.recent_titles().map_err(ipc)
+    shell.device().recent_titles().map_err(ipc)
 }
 
 fn lang(shell: &Shell) -> pustaka_domain::Lang {
@@ -118,30 +165,30 @@ fn lang(shell: &Shell) -> pustaka_domain::Lang {
 #[tauri::command]
 pub fn get_faq(shell: State<'_, Shell>, args: GetFaq) -> Reply<Vec<FaqEntryView>> {
     let GetFaq {} = args;
-    shell.device.faq(lang(&shell)).map_err(ipc)
+    shell.device().faq(lang(&shell)).map_err(ipc)
 }
 
 #[tauri::command]
 pub fn search_faq(shell: State<'_, Shell>, args: SearchFaq) -> Reply<FaqAnswer> {
     shell
-        .device
+        .device()
         .search_faq(&args.query, lang(&shell))
         .map_err(ipc)
 }
 
 #[tauri::command]
 pub fn ask_librarian(shell: State<'_, Shell>, args: AskLibrarian) -> Reply<Requested> {
-    requested(shell.device.ask_librarian(&args.question, lang(&shell)))
+    requested(shell.device().ask_librarian(&args.question, lang(&shell)))
 }
 
 #[tauri::command]
 pub fn answer_survey(shell: State<'_, Shell>, args: AnswerSurvey) -> Reply<Requested> {
-    requested(shell.device.answer_survey(&args.survey, args.answers))
+    requested(shell.device().answer_survey(&args.survey, args.answers))
 }
 
 #[tauri::command]
 pub fn set_keep_history(shell: State<'_, Shell>, args: SetKeepHistory) -> Reply<Requested> {
-    requested(shell.device.set_keep_history(args.keep))
+    requested(shell.device().set_keep_history(args.keep))
 }
 
 #[tauri::command]
@@ -247,19 +294,19 @@ pub async fn scan_picture(args: ScanPicture) -> Reply<Scanned> {
 
 #[tauri::command]
 pub async fn resolve_code(shell: State<'_, Shell>, args: ResolveCode) -> Reply<CodeTarget> {
-    shell.device.resolve_code(&args.code).await.map_err(ipc)
+    shell.device().resolve_code(&args.code).await.map_err(ipc)
 }
 
 #[tauri::command]
 pub async fn self_checkout(shell: State<'_, Shell>, args: SelfCheckout) -> Reply<SelfCheckedOut> {
-    shell.device.self_checkout(&args.copy).await.map_err(ipc)
+    shell.device().self_checkout(&args.copy).await.map_err(ipc)
 }
 
 #[tauri::command]
 pub async fn get_card_code(shell: State<'_, Shell>, args: GetCardCode) -> Reply<Option<String>> {
     let GetCardCode {} = args;
     Ok(shell
-        .device
+        .device()
         .current_card_token()
         .await
         .map_err(ipc)?
@@ -272,7 +319,7 @@ pub async fn get_email_reminders(
     args: GetEmailReminders,
 ) -> Reply<EmailReminders> {
     let GetEmailReminders {} = args;
-    shell.device.email_reminders().await.map_err(ipc)
+    shell.device().email_reminders().await.map_err(ipc)
 }
 
 #[tauri::command]
@@ -283,7 +330,7 @@ pub async fn set_email_reminders(
     // The e-mails are written in the app's language.
     let lang = lang(&shell);
     shell
-        .device
+        .device()
         .set_email_reminders(args.email.as_deref(), lang)
         .await
         .map_err(ipc)
@@ -292,11 +339,11 @@ pub async fn set_email_reminders(
 #[tauri::command]
 pub fn get_calendar_feed(shell: State<'_, Shell>, args: GetCalendarFeed) -> Reply<Option<String>> {
     let GetCalendarFeed {} = args;
-    shell.device.calendar_feed().map_err(ipc)
+    shell.device().calendar_feed().map_err(ipc)
 }
 
 #[tauri::command]
 pub async fn new_calendar_feed(shell: State<'_, Shell>, args: NewCalendarFeed) -> Reply<String> {
     let NewCalendarFeed {} = args;
-    shell.device.new_calendar_feed().await.map_err(ipc)
+    shell.device().new_calendar_feed().await.map_err(ipc)
 }

@@ -10,8 +10,10 @@ pub mod reminders;
 pub mod shell;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use pustaka_client::Device;
 use pustaka_ipc::{Changed, EVENT_CHANGED, EVENT_OPEN_LINK, OpenLink};
 use tauri::{Emitter, Manager};
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -20,6 +22,41 @@ use shell::Shell;
 
 /// How long the app waits at most between retries while offline.
 const RETRY_CEILING: Duration = Duration::from_secs(10);
+
+/// A card's background work: its sync loop (after the page is up, when
+/// `wait_for_page`), its reminders, and its changes told to the page.
+pub(crate) fn start_member(app: &tauri::AppHandle, device: Arc<Device>, wait_for_page: bool) {
+    let d = device.clone();
+    tauri::async_runtime::spawn(async move {
+        if wait_for_page {
+            let _ = tokio::time::timeout(SYNC_AFTER_PAGE_AT_MOST, page_loaded().notified()).await;
+        }
+        d.run_with(RETRY_CEILING).await;
+    });
+    // Reminders: shown on desktop, scheduled ahead on phones.
+    tauri::async_runtime::spawn(reminders::run(app.clone(), device.clone()));
+    let handle = app.clone();
+    let mut changes = device.subscribe();
+    tauri::async_runtime::spawn(async move {
+        while changes.changed().await.is_ok() {
+            let _ = changes.borrow_and_update();
+            announce(&handle, &device);
+        }
+    });
+}
+
+/// Tells the page something changed (it refetches what it shows: the
+/// active card's data and the household's list).
+pub(crate) fn announce(app: &tauri::AppHandle, device: &Device) {
+    // One counter for every card, so two cards' changes never look alike.
+    static REVISION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let revision = REVISION.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    // The status bar shows the active card's sync state.
+    let status = app
+        .try_state::<Shell>()
+        .map_or_else(|| device.status(), |s| s.device().status());
+    let _ = app.emit(EVENT_CHANGED, Changed { status, revision });
+}
 
 fn open_link(app: &tauri::AppHandle, url: String) {
     if !url.starts_with("pustaka://") && !url.starts_with("https://") {
@@ -147,6 +184,10 @@ pub fn run() {
             commands::get_card_code,
             commands::get_email_reminders,
             commands::set_keep_history,
+            commands::get_household,
+            commands::add_card,
+            commands::switch_card,
+            commands::remove_card,
             commands::get_faq,
             commands::search_faq,
             commands::ask_librarian,
@@ -160,7 +201,8 @@ pub fn run() {
             tracing::info!("setup after_ms={}", started.elapsed().as_millis());
             let shell = Shell::open(data_dir(app)).map_err(|e| e.to_string())?;
             tracing::info!("device opened after_ms={}", started.elapsed().as_millis());
-            let device = shell.device.clone();
+            let members = shell.household.devices().map_err(|e| e.to_string())?;
+            let device = shell.device();
             app.manage(shell);
 
             // The link the app was started with, and those that arrive later.
@@ -198,26 +240,10 @@ pub fn run() {
                 });
             }
 
-            // Background sync, following the server's poke, once the page
-            // is up (or after a few seconds at most).
-            let d = device.clone();
-            tauri::async_runtime::spawn(async move {
-                let _ =
-                    tokio::time::timeout(SYNC_AFTER_PAGE_AT_MOST, page_loaded().notified()).await;
-                d.run_with(RETRY_CEILING).await;
-            });
-            // Reminders: shown on desktop, scheduled ahead on phones.
-            tauri::async_runtime::spawn(reminders::run(app.handle().clone(), device.clone()));
-            // Every change reaches the page as an event.
-            let handle = app.handle().clone();
-            let mut changes = device.subscribe();
-            tauri::async_runtime::spawn(async move {
-                while changes.changed().await.is_ok() {
-                    let revision = *changes.borrow_and_update();
-                    let status = device.status();
-                    let _ = handle.emit(EVENT_CHANGED, Changed { status, revision });
-                }
-            });
+            // Every card of the household syncs, reminds and tells the page.
+            for d in members {
+                start_member(app.handle(), d, true);
+            }
             Ok(())
         })
         .run(tauri::generate_context!());

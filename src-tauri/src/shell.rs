@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use pustaka_client::household::Household;
 use pustaka_client::{Device, DeviceError, SystemClock};
 use pustaka_ipc::{IpcError, Session, Settings};
 
 pub struct Shell {
-    pub device: Arc<Device>,
+    /// Every library card on this device; the active one is what the
+    /// screens show.
+    pub household: Household,
     pub data_dir: PathBuf,
     pub settings: Mutex<Settings>,
     pub opened_with: Mutex<Option<String>>,
@@ -46,8 +49,14 @@ impl Shell {
     pub fn open(data_dir: PathBuf) -> Result<Shell, IpcError> {
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| IpcError::new("storage", format!("{}: {e}", data_dir.display())))?;
-        let device =
-            Device::open(&data_dir.join("pustaka.sqlite3"), Arc::new(SystemClock)).map_err(ipc)?;
+        // Before households, one card lived in `pustaka.sqlite3`: it
+        // becomes the household's first member.
+        let household = Household::open_with_legacy(
+            &data_dir.join("household"),
+            Some(&data_dir.join("pustaka.sqlite3")),
+            Arc::new(SystemClock),
+        )
+        .map_err(ipc)?;
         // Settings are the device owner's, not the patron's data: they
         // survive sign-out. A damaged file falls back to the defaults.
         let settings = std::fs::read_to_string(settings_path(&data_dir))
@@ -55,12 +64,17 @@ impl Shell {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
         Ok(Shell {
-            device: Arc::new(device),
+            household,
             data_dir,
             settings: Mutex::new(settings),
             opened_with: Mutex::new(None),
             suggested_server: std::env::var("PUSTAKA_SERVER").ok(),
         })
+    }
+
+    /// The active card's device.
+    pub fn device(&self) -> Arc<Device> {
+        self.household.active()
     }
 
     pub fn settings(&self) -> Settings {
@@ -92,13 +106,13 @@ impl Shell {
     }
 
     pub fn session(&self) -> Session {
-        let who = self.device.signed_in_as();
+        let who = self.device().signed_in_as();
         Session {
             signed_in: who.is_some(),
             server: who.as_ref().map(|w| w.0.clone()),
             card: who.as_ref().map(|w| w.1.clone()),
             name: who.as_ref().map(|w| w.2.clone()),
-            status: self.device.status(),
+            status: self.device().status(),
             settings: self.settings(),
             data_dir: self.data_dir.display().to_string(),
             opened_with: self.opened_with.lock().ok().and_then(|o| o.clone()),
@@ -106,10 +120,9 @@ impl Shell {
         }
     }
 
-    /// Writes an event's calendar file into `dir`; returns its path.
     /// Saves the library's export of the patron's data into `dir`.
     pub async fn write_export(&self, dir: &Path) -> Result<String, IpcError> {
-        let data = self.device.export_data().await.map_err(ipc)?;
+        let data = self.device().export_data().await.map_err(ipc)?;
         let card = data["patron"]["card"].as_str().unwrap_or("patron");
         let safe: String = card
             .chars()
@@ -123,8 +136,9 @@ impl Shell {
         Ok(path.display().to_string())
     }
 
+    /// Writes an event's calendar file into `dir`; returns its path.
     pub fn write_event_ics(&self, event: &str, dir: &Path) -> Result<String, IpcError> {
-        let view = self.device.view().map_err(ipc)?;
+        let view = self.device().view().map_err(ipc)?;
         let e = view
             .events
             .iter()
@@ -141,7 +155,7 @@ impl Shell {
             .and_then(|b| view.branches.iter().find(|x| x.id == b))
             .map(|b| format!("{}, {}", e.place, b.name))
             .unwrap_or_else(|| e.place.clone());
-        let text = pustaka_client::ics::event(e, title, &branch, "pustaka", self.device.now());
+        let text = pustaka_client::ics::event(e, title, &branch, "pustaka", self.device().now());
         let safe: String =
             e.id.chars()
                 .map(|c| {

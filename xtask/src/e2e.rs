@@ -307,7 +307,7 @@ struct Journey {
     mouse_hold: Option<String>,
 }
 
-const SCREENS: [(&str, &str, &str); 9] = [
+const SCREENS: [(&str, &str, &str); 10] = [
     ("home", "#nav-home", ".screen.home"),
     // Reached from the home screen's "open surveys" link.
     ("surveys", "#home-surveys", ".screen.surveys"),
@@ -317,6 +317,7 @@ const SCREENS: [(&str, &str, &str); 9] = [
     ("catalogue", "#nav-catalogue", ".screen.catalogue"),
     ("events", "#nav-events", ".screen.events"),
     ("card", "#nav-card", ".screen.card-screen"),
+    ("household", "#nav-household", ".screen.household"),
     ("settings", "#nav-settings", ".screen.settings"),
 ];
 

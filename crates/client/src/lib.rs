@@ -11,6 +11,7 @@ mod account;
 mod card;
 pub mod catalog;
 mod faq;
+pub mod household;
 pub mod ics;
 pub mod notify;
 pub mod reminders;

@@ -137,6 +137,24 @@ command!(
     SignOut = "sign_out" -> Session {}
 );
 command!(
+    /// Every card on this device with its due dates and ready holds
+    /// (from the replicas: works offline).
+    GetHousehold = "get_household" -> HouseholdView {}
+);
+command!(
+    /// Signs one more card in on this device (a child's, a parent's),
+    /// next to the others; it becomes the active card.
+    AddCard = "add_card" -> Session { server: String, card: String, pin: String }
+);
+command!(
+    /// Shows another card of the household (one tap).
+    SwitchCard = "switch_card" -> Session { card: String }
+);
+command!(
+    /// Signs a card out and removes its data from this device.
+    RemoveCard = "remove_card" -> Session { card: String }
+);
+command!(
     /// Everything the account screens show, from the local replica.
     GetAccount = "get_account" -> AccountView {}
 );

@@ -216,3 +216,40 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     pub signed_in: bool,
 }
+
+/// One card of the household on this device.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HouseholdMember {
+    pub card: String,
+    pub name: String,
+    /// The card the screens show now.
+    pub active: bool,
+    /// Synced at least once (its dates are known).
+    pub synced: bool,
+    pub loans: u32,
+    pub overdue: u32,
+    /// Holds ready for pickup.
+    pub ready: u32,
+}
+
+/// A loan's due date or a ready hold's last pickup day, of any card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HouseholdItem {
+    pub card: String,
+    pub name: String,
+    /// `loan` or `hold_ready`.
+    pub kind: String,
+    pub title: String,
+    /// Due date, or the last day to pick up.
+    pub date: NaiveDate,
+    pub days_left: i64,
+    pub overdue: bool,
+    pub branch: String,
+}
+
+/// Every card on the device and their dates, most urgent first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct HouseholdView {
+    pub members: Vec<HouseholdMember>,
+    pub items: Vec<HouseholdItem>,
+}
