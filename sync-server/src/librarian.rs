@@ -188,20 +188,7 @@ pub struct FaqFile {
     pub entry: Vec<FaqIn>,
 }
 
-pub const FAQ_TOPICS: &[&str] = &[
-    "membership",
-    "loans",
-    "fines",
-    "holds",
-    "hours",
-    "book_van",
-    "ebooks",
-    "accessibility",
-    "events",
-    "app",
-    "privacy",
-    "other",
-];
+pub use pustaka_ipc::FAQ_TOPICS;
 
 /// Longest question or answer text, in characters.
 pub const MAX_FAQ_TEXT: usize = 2000;

@@ -328,10 +328,19 @@ enum Cmd {
     },
 }
 
-async fn admin_get(a: &Admin, path: &str) -> anyhow::Result<serde_json::Value> {
+/// Sends one admin request (`body`: POST it, else GET); the reply's text.
+async fn admin_request(
+    a: &Admin,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<(reqwest::StatusCode, String)> {
     let url = format!("{}/admin/v1/{path}", a.server.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
-        .get(&url)
+    let client = reqwest::Client::new();
+    let req = match body {
+        Some(b) => client.post(&url).json(&b),
+        None => client.get(&url),
+    };
+    let resp = req
         .bearer_auth(client_token(a)?)
         .send()
         .await
@@ -341,7 +350,12 @@ async fn admin_get(a: &Admin, path: &str) -> anyhow::Result<serde_json::Value> {
     if !status.is_success() {
         bail!("{status}: {text}");
     }
-    serde_json::from_str(&text).with_context(|| format!("{url} answered with something not JSON"))
+    Ok((status, text))
+}
+
+async fn admin_get(a: &Admin, path: &str) -> anyhow::Result<serde_json::Value> {
+    let (_, text) = admin_request(a, path, None).await?;
+    serde_json::from_str(&text).with_context(|| format!("{path} answered with something not JSON"))
 }
 
 /// The admin token a command sends: given, or the running server's file.
@@ -356,20 +370,7 @@ fn client_token(a: &Admin) -> anyhow::Result<String> {
 }
 
 async fn admin_call(a: &Admin, path: &str, body: serde_json::Value) -> anyhow::Result<()> {
-    let token = client_token(a)?;
-    let url = format!("{}/admin/v1/{path}", a.server.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
-        .post(&url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| format!("contacting {url}"))?;
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("{status}: {text}");
-    }
+    let (status, text) = admin_request(a, path, Some(body)).await?;
     println!(
         "{}",
         if text.is_empty() {

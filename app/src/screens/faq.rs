@@ -9,20 +9,7 @@ use super::{ScreenHead, use_account};
 use crate::components::{Empty, Load};
 use crate::{T, act, use_backend, use_ctx, use_query};
 
-pub const TOPICS: [&str; 12] = [
-    "membership",
-    "loans",
-    "fines",
-    "holds",
-    "hours",
-    "book_van",
-    "ebooks",
-    "accessibility",
-    "events",
-    "app",
-    "privacy",
-    "other",
-];
+pub use pustaka_ipc::FAQ_TOPICS as TOPICS;
 
 #[component]
 pub fn Faq() -> Element {

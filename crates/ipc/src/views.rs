@@ -165,6 +165,23 @@ pub struct QuestionView {
     pub answered_at: Option<Millis>,
 }
 
+/// The FAQ's topics, in the order the app lists them (the server accepts
+/// only these).
+pub const FAQ_TOPICS: [&str; 12] = [
+    "membership",
+    "loans",
+    "fines",
+    "holds",
+    "hours",
+    "book_van",
+    "ebooks",
+    "accessibility",
+    "events",
+    "app",
+    "privacy",
+    "other",
+];
+
 /// One of the library's questions and answers, in the patron's language.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FaqEntryView {
