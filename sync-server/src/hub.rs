@@ -751,18 +751,11 @@ impl Hub {
         let ctx = self.ctx();
         let p = ctx.patron(card)?;
         let facts = ctx.patron_facts(&p)?;
-        let store = &*self.store;
-        let title_of = |copy: &str| -> Result<(String, String), ApiError> {
-            let Some(c) = store.copy(copy)? else {
-                return Ok((String::new(), String::new()));
-            };
-            let t = store.title(&c.title_id)?;
-            Ok((c.title_id, t.map(|t| t.title).unwrap_or_default()))
-        };
+        let store = &*ctx.store;
         let loan = |l: &crate::storage::LoanRow| -> Result<serde_json::Value, ApiError> {
-            let (title_id, title) = title_of(&l.copy)?;
+            let (_, t) = ctx.copy_and_title(&l.copy)?;
             Ok(json!({
-                "copy": l.copy, "title_id": title_id, "title": title,
+                "copy": l.copy, "title_id": t.id, "title": t.title,
                 "checked_out": l.checked_out.to_string(), "due": l.due.to_string(),
                 "renewals_used": l.renewals_used,
                 "returned": l.returned.map(|d| d.to_string()),
@@ -829,7 +822,7 @@ impl Hub {
         Ok(json!({
             "format": "pustaka-export/1",
             "exported_at": now,
-            "library": self.policy.library.name,
+            "library": ctx.policy.library.name,
             "patron": {
                 "card": p.card, "name": p.name, "patron_type": p.patron_type,
                 "status": p.status, "expires": p.expires.to_string(),

@@ -19,6 +19,16 @@ async fn publish_demo_faq(lib: &Library) -> usize {
     n
 }
 
+async fn delete_parkir(lib: &Library) -> reqwest::StatusCode {
+    lib.http
+        .delete(format!("{}/admin/v1/faq/parkir", lib.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn admin_get(lib: &Library, path: &str) -> Value {
     lib.http
         .get(format!("{}/admin/v1/{path}", lib.url))
@@ -231,24 +241,10 @@ async fn librarians_edit_the_faq_and_devices_follow() {
         dev.search_faq("tempat parkir", Lang::Id).unwrap().hits[0].answer,
         "Parkir motor dan mobil di halaman samping."
     );
-    let status = lib
-        .http
-        .delete(format!("{}/admin/v1/faq/parkir", lib.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = delete_parkir(&lib).await;
     assert_eq!(status, 204);
     dev.sync_once().await.unwrap();
     assert!(dev.faq(Lang::Id).unwrap().is_empty());
-    let again = lib
-        .http
-        .delete(format!("{}/admin/v1/faq/parkir", lib.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let again = delete_parkir(&lib).await;
     assert_eq!(again, 404);
 }

@@ -169,12 +169,7 @@ impl Household {
     /// Shows `card` (one tap): its device becomes the active one.
     pub fn switch_to(&self, card: &str) -> Result<Arc<Device>, DeviceError> {
         let mut st = self.lock()?;
-        let (slot, device) = st
-            .members
-            .iter()
-            .find(|m| m.device.signed_in_as().is_some_and(|(_, c, _)| c == card))
-            .map(|m| (m.slot.clone(), m.device.clone()))
-            .ok_or(DeviceError::NotSignedIn)?;
+        let (slot, device) = member_of(&st, card)?;
         st.active = slot;
         self.save(&st)?;
         Ok(device)
@@ -183,14 +178,7 @@ impl Household {
     /// Signs `card` out and removes its file (the last member stays, signed
     /// out). The first remaining card becomes the active one.
     pub async fn remove(&self, card: &str) -> Result<(), DeviceError> {
-        let device = {
-            let st = self.lock()?;
-            st.members
-                .iter()
-                .find(|m| m.device.signed_in_as().is_some_and(|(_, c, _)| c == card))
-                .map(|m| m.device.clone())
-                .ok_or(DeviceError::NotSignedIn)?
-        };
+        let (_, device) = member_of(&*self.lock()?, card)?;
         device.logout().await?;
         let mut st = self.lock()?;
         if st.members.len() > 1
@@ -204,11 +192,11 @@ impl Household {
                 let _ = std::fs::remove_file(self.dir.join(format!("{}.db{suffix}", m.slot)));
             }
         }
-        if !st.members.iter().any(|m| m.slot == st.active)
-            || !st
-                .members
-                .iter()
-                .any(|m| m.slot == st.active && m.device.is_signed_in())
+        // The removed card, or an empty slot, is not what to show next.
+        if !st
+            .members
+            .iter()
+            .any(|m| m.slot == st.active && m.device.is_signed_in())
         {
             let first = st
                 .members
@@ -246,6 +234,15 @@ impl Household {
         }
         Ok(combine(&accounts))
     }
+}
+
+/// The member signed in with `card`: its slot and device.
+fn member_of(st: &State, card: &str) -> Result<(String, Arc<Device>), DeviceError> {
+    st.members
+        .iter()
+        .find(|m| m.device.signed_in_as().is_some_and(|(_, c, _)| c == card))
+        .map(|m| (m.slot.clone(), m.device.clone()))
+        .ok_or(DeviceError::NotSignedIn)
 }
 
 fn slot_number(slot: &str) -> u32 {
