@@ -84,7 +84,12 @@ pub fn Go(
 }
 
 #[component]
-pub fn NavBar(t: T, current: Route) -> Element {
+pub fn NavBar(
+    t: T,
+    current: Route,
+    #[props(default)] web: bool,
+    #[props(default = true)] signed_in: bool,
+) -> Element {
     let items = [
         (Route::Home {}, "nav-home"),
         (Route::Loans {}, "nav-loans"),
@@ -97,6 +102,11 @@ pub fn NavBar(t: T, current: Route) -> Element {
         (Route::Household {}, "nav-household"),
         (Route::Settings {}, "nav-settings"),
     ];
+    // The website has no camera scanner, stored card or household; before
+    // sign-in, what anyone may read (Home offers the sign-in).
+    let items = items.into_iter().filter(|(route, _)| {
+        !web || (!on_device_only(route) && (signed_in || !needs_account(route)))
+    });
     rsx! {
         nav { class: "nav", "aria-label": t.t("nav-label"),
             ul {
@@ -114,6 +124,19 @@ pub fn NavBar(t: T, current: Route) -> Element {
             }
         }
     }
+}
+
+/// Screens that need the device (camera, stored card, several cards).
+pub fn on_device_only(route: &Route) -> bool {
+    matches!(route, Route::Scan {} | Route::Card {} | Route::Household {})
+}
+
+/// Screens about the patron's own account.
+pub fn needs_account(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::Loans {} | Route::Holds {} | Route::Surveys {} | Route::Settings {}
+    )
 }
 
 fn same_screen(a: &Route, b: &Route) -> bool {

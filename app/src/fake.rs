@@ -79,6 +79,7 @@ pub fn session(signed_in: bool) -> Session {
         data_dir: "/home/siti/.local/share/id.go.singkawang.pustaka".into(),
         opened_with: None,
         suggested_server: Some("http://127.0.0.1:7878".into()),
+        web: false,
     }
 }
 

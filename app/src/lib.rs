@@ -16,6 +16,7 @@ pub mod page;
 pub mod screens;
 #[cfg(target_arch = "wasm32")]
 pub mod tauri;
+pub mod web;
 
 use dioxus::prelude::*;
 use pustaka_ipc::{
@@ -239,10 +240,16 @@ fn Frame() -> Element {
                 p { class: "muted", "{e}" }
             }
         },
-        Some(Ok(s)) if !s.signed_in => rsx! {
+        Some(Ok(s)) if !s.signed_in && !s.web => rsx! {
             div { lang, screens::signin::SignIn { session: s } }
         },
-        Some(Ok(_)) => {
+        Some(Ok(s)) => {
+            // The website before sign-in: the catalogue, events and FAQ are
+            // open to anyone; account screens (and Home) ask to sign in.
+            let sign_in_here = s.web
+                && !s.signed_in
+                && (components::needs_account(&route) || matches!(route, Route::Home {}));
+            let device_only = s.web && components::on_device_only(&route);
             rsx! {
                 div { class: "app", lang, "data-link": (ctx.link)().unwrap_or_default(),
                     a { class: "skip-link", href: "#content", {t.t("skip-to-content")} }
@@ -263,10 +270,19 @@ fn Frame() -> Element {
                             },
                         }
                     }
-                    components::NavBar { t: t.clone(), current: route }
+                    components::NavBar { t: t.clone(), current: route, web: s.web, signed_in: s.signed_in }
                     main { id: "content", tabindex: "-1",
                         components::NoticeBar { t: t.clone(), notice: (ctx.notice)() }
-                        Outlet::<Route> {}
+                        if sign_in_here {
+                            screens::signin::SignIn { session: s.clone() }
+                        } else if device_only {
+                            section { class: "screen",
+                                h1 { {t.t("web-app-only")} }
+                                p { {t.t("web-app-only-body")} }
+                            }
+                        } else {
+                            Outlet::<Route> {}
+                        }
                     }
                 }
             }

@@ -117,6 +117,7 @@ impl Shell {
             data_dir: self.data_dir.display().to_string(),
             opened_with: self.opened_with.lock().ok().and_then(|o| o.clone()),
             suggested_server: self.suggested_server.clone(),
+            web: false,
         }
     }
 

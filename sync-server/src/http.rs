@@ -87,6 +87,10 @@ impl AppState {
         .map_err(|e| ApiError::Internal(e.to_string()))?
     }
 
+    pub fn clock_now(&self) -> pustaka_domain::Millis {
+        self.clock.now()
+    }
+
     /// Tells connected devices which documents changed (after the commit).
     pub fn poke(&self, changed: Vec<String>) {
         if !changed.is_empty() {
@@ -176,6 +180,11 @@ fn contained_batch(
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with_web(state, None)
+}
+
+/// The API, and the website (the UI's files in `web_dir`) when given.
+pub fn router_with_web(state: AppState, web_dir: Option<std::path::PathBuf>) -> Router {
     let admin = Router::new()
         .route("/patrons", post(admin_add_patron))
         .route("/titles", post(admin_add_title))
@@ -216,11 +225,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calendar/patron/{file}", get(patron_feed))
         .route("/opds/v2/publications.json", get(opds_publications))
         .nest("/admin/v1", admin)
+        .merge(crate::web::routes(web_dir))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()
@@ -229,7 +239,10 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-async fn patron(state: &AppState, headers: &HeaderMap) -> Result<(String, String), ApiError> {
+pub(crate) async fn patron(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, String), ApiError> {
     let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
     let hash = crate::hub::token_hash(&token);
     let now = state.clock.now();
@@ -286,12 +299,17 @@ async fn login(
 }
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    let (_, token) = patron(&s, &headers).await?;
+    end_session(&s, &headers).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the request's token (sign-out, from a device or the website).
+pub(crate) async fn end_session(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let (_, token) = patron(s, headers).await?;
     if let Ok(mut cache) = s.tokens.lock() {
         cache.remove(&crate::hub::token_hash(&token));
     }
-    s.run(move |hub| hub.logout(&token)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    s.run(move |hub| hub.logout(&token)).await
 }
 
 async fn sync(

@@ -564,6 +564,63 @@ impl Hub {
         Ok(())
     }
 
+    /// A copy of the shared calendar document's contents (events, FAQ,
+    /// surveys), as devices see it.
+    pub fn calendar(&mut self) -> Result<Calendar, ApiError> {
+        let id = self.calendar_id.clone();
+        let d = self.take(&id, DocKind::Calendar)?;
+        let cal = d.calendar.clone().unwrap_or_default();
+        self.cache.put(id, d);
+        Ok(cal)
+    }
+
+    /// A copy of the patron's `circ` contents, projected first if no device
+    /// of theirs ever synced.
+    pub fn circ(&mut self, card: &str) -> Result<Circ, ApiError> {
+        let p = self
+            .store
+            .patron(card)?
+            .ok_or_else(|| ApiError::NotFound(format!("no patron with card {card}")))?;
+        let d = self.take(&p.circ_doc, DocKind::Circ)?;
+        if let Some(circ) = d.circ.clone() {
+            self.cache.put(p.circ_doc, d);
+            return Ok(circ);
+        }
+        self.cache.put(p.circ_doc, d);
+        self.transaction(|_, fx| {
+            fx.patrons.insert(card.to_string());
+            Ok(())
+        })?;
+        let p = self.store.patron(card)?.ok_or(ApiError::Unauthorized)?;
+        let d = self.take(&p.circ_doc, DocKind::Circ)?;
+        let circ = d.circ.clone().unwrap_or_default();
+        self.cache.put(p.circ_doc, d);
+        Ok(circ)
+    }
+
+    /// What the website's account screens show: the patron's view from the
+    /// library's copy of their documents (decided requests only: the website
+    /// has no queue), or with no `card` what anyone may see.
+    pub fn web_view(&mut self, card: Option<&str>) -> Result<pustaka_ipc::AccountView, ApiError> {
+        let calendar = self.calendar()?;
+        let now = self.clock.now();
+        match card {
+            None => Ok(pustaka_views::public(&calendar, &self.policy, now)),
+            Some(card) => {
+                let circ = self.circ(card)?;
+                pustaka_views::build(
+                    &circ,
+                    &calendar,
+                    self.policy.clone(),
+                    &[],
+                    &Default::default(),
+                    now,
+                )
+                .map_err(|e| ApiError::Internal(e.to_string()))
+            }
+        }
+    }
+
     pub fn directory(&self, p: &PatronRow) -> Directory {
         Directory {
             circ: p.circ_doc.clone(),

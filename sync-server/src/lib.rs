@@ -17,6 +17,7 @@ pub mod mail;
 pub mod marc_import;
 pub mod opds;
 pub mod storage;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,17 @@ impl Running {
 }
 
 pub async fn start(hub: Hub, listen: SocketAddr, admin_token: String) -> anyhow::Result<Running> {
+    start_with_web(hub, listen, admin_token, None).await
+}
+
+/// [`start`], also serving the website: the UI's built files in `web_dir`
+/// (`cargo xtask ui` writes them to `app/dist`).
+pub async fn start_with_web(
+    hub: Hub,
+    listen: SocketAddr,
+    admin_token: String,
+    web_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<Running> {
     let feed = hub.change_feed();
     let state = AppState::new(hub, admin_token);
     let feed = feed.map(|f| {
@@ -152,7 +164,7 @@ pub async fn start(hub: Hub, listen: SocketAddr, admin_token: String) -> anyhow:
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = router(state.clone());
+    let app = http::router_with_web(state.clone(), web_dir);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         let served = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use pustaka_sync::{Clock, SystemClock, admin_token, demo, open_hub, start};
+use pustaka_sync::{Clock, SystemClock, admin_token, demo, open_hub};
 
 /// mimalloc instead of glibc's malloc: glibc keeps one arena per worker
 /// thread and returns little of it, so RSS grew with request concurrency
@@ -153,6 +153,10 @@ enum Cmd {
         /// or `host=… user=… dbname=…`): several servers may share it.
         #[arg(long, env = "PUSTAKA_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
+        /// Also serve the website: the UI's built files (`cargo xtask ui`
+        /// writes them to `app/dist`).
+        #[arg(long, env = "PUSTAKA_WEB_DIR")]
+        web: Option<PathBuf>,
         #[command(flatten)]
         sip2: Sip2Args,
         #[command(flatten)]
@@ -173,6 +177,10 @@ enum Cmd {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:7878")]
         listen: SocketAddr,
+        /// Also serve the website from this folder (default: `app/dist`
+        /// when it holds a built UI).
+        #[arg(long, env = "PUSTAKA_WEB_DIR")]
+        web: Option<PathBuf>,
     },
     /// Add a patron.
     AddPatron {
@@ -397,6 +405,7 @@ async fn serve(
     token: Option<String>,
     sip2: Option<pustaka_sync::circulation::Sip2Config>,
     mail: Option<(pustaka_sync::mail::Mailer, Vec<u32>)>,
+    web: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let mut hub =
         pustaka_sync::open_hub_on(&db, &policy_text, Arc::new(SystemClock) as Arc<dyn Clock>)?;
@@ -410,7 +419,16 @@ async fn serve(
         )));
     }
     let token = admin_token(&data, token)?;
-    let running = start(hub, listen, token).await?;
+    if let Some(dir) = &web {
+        if !dir.join("index.html").is_file() {
+            anyhow::bail!(
+                "{} holds no built UI (index.html): run `cargo xtask ui` first",
+                dir.display()
+            );
+        }
+        tracing::info!("the website is served from {}", dir.display());
+    }
+    let running = pustaka_sync::start_with_web(hub, listen, token, web).await?;
     tracing::info!(
         "pustaka-sync serving {} on http://{}",
         match &db {
@@ -559,6 +577,7 @@ async fn main() -> anyhow::Result<()> {
             policy,
             admin_token,
             database,
+            web,
             sip2,
             smtp,
         } => {
@@ -573,6 +592,7 @@ async fn main() -> anyhow::Result<()> {
                 admin_token,
                 sip2.config()?,
                 smtp.mailer()?,
+                web,
             )
             .await
         }
@@ -608,7 +628,12 @@ async fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Cmd::Demo { data, listen } => {
+        Cmd::Demo { data, listen, web } => {
+            // The website too, when the UI was built in this checkout.
+            let web = web.or_else(|| {
+                let dist = PathBuf::from("app/dist");
+                dist.join("index.html").is_file().then_some(dist)
+            });
             let now = SystemClock.now();
             let d = data.clone();
             let seeded =
@@ -629,6 +654,7 @@ async fn main() -> anyhow::Result<()> {
                 None,
                 None,
                 None,
+                web,
             )
             .await
         }

@@ -35,6 +35,8 @@ pub struct Library {
     /// Server documents start a new epoch past this many changes (the
     /// server's default unless set; applies from the next (re)start).
     pub epoch_after: Option<usize>,
+    /// The website's files, when the server also serves them.
+    pub web: Option<std::path::PathBuf>,
 }
 
 /// The PostgreSQL server of the tests: `PUSTAKA_PG`, a key=value
@@ -114,6 +116,7 @@ impl Library {
             sip2,
             database,
             epoch_after: None,
+            web: None,
         };
         lib.boot().await;
         for (id, title, copies, it) in [
@@ -171,9 +174,14 @@ impl Library {
 
     async fn boot(&mut self) {
         let hub = self.hub();
-        let running = pustaka_sync::start(hub, "127.0.0.1:0".parse().unwrap(), ADMIN.into())
-            .await
-            .unwrap();
+        let running = pustaka_sync::start_with_web(
+            hub,
+            "127.0.0.1:0".parse().unwrap(),
+            ADMIN.into(),
+            self.web.clone(),
+        )
+        .await
+        .unwrap();
         self.url = format!("http://{}", running.addr);
         self.running = Some(running);
     }
@@ -192,7 +200,14 @@ impl Library {
         // The port was just released; retry briefly if the OS is slow to free it.
         for _ in 0..50 {
             let hub = self.hub();
-            match pustaka_sync::start(hub, addr.parse().unwrap(), ADMIN.into()).await {
+            match pustaka_sync::start_with_web(
+                hub,
+                addr.parse().unwrap(),
+                ADMIN.into(),
+                self.web.clone(),
+            )
+            .await
+            {
                 Ok(r) => {
                     self.running = Some(r);
                     return;
@@ -201,6 +216,12 @@ impl Library {
             }
         }
         panic!("could not restart the server on {addr}");
+    }
+
+    /// Restarts the server also serving the website from `dir`.
+    pub async fn serve_website(&mut self, dir: std::path::PathBuf) {
+        self.web = Some(dir);
+        self.restart().await;
     }
 
     /// `SELECT count(*) FROM <sql_from>` in the library's own database,

@@ -15,17 +15,30 @@ pub struct Credentials {
 pub fn SignIn(session: Session) -> Element {
     let mut ctx = use_ctx();
     let backend = use_backend();
+    let b2 = backend.clone();
     let mut error: Signal<Option<IpcError>> = use_signal(|| None);
     let mut busy = use_signal(|| false);
     rsx! {
         SignInView {
             t: ctx.t(),
             server: session.suggested_server.clone().or(session.server.clone()).unwrap_or_default(),
+            web: session.web,
             error: error(),
             busy: busy(),
-            on_language: move |l: String| ctx.lang.set(crate::i18n::lang_of(&l)),
+            on_language: move |l: String| {
+                ctx.lang.set(crate::i18n::lang_of(&l));
+                // The website remembers the choice (and sends it with its calls).
+                if session.web {
+                    let b = backend.clone();
+                    let mut settings = session.settings.clone();
+                    settings.language = l;
+                    spawn(async move {
+                        let _ = b.call(&pustaka_ipc::SetSettings { settings }).await;
+                    });
+                }
+            },
             on_submit: move |c: Credentials| {
-                let b = backend.clone();
+                let b = b2.clone();
                 busy.set(true);
                 spawn(async move {
                     match b.call(&SignInCommand { server: c.server, card: c.card, pin: c.pin }).await {
@@ -48,6 +61,10 @@ pub fn SignIn(session: Session) -> Element {
 pub fn SignInView(
     t: T,
     server: String,
+    /// The website: the library is the page's own server, and the screen
+    /// sits inside the frame (no `main` of its own).
+    #[props(default)]
+    web: bool,
     error: Option<IpcError>,
     busy: bool,
     on_language: EventHandler<String>,
@@ -60,8 +77,7 @@ pub fn SignInView(
         "offline" => t.t("signin-error-offline"),
         _ => error_text(&t, e),
     });
-    rsx! {
-        main { id: "content", class: "signin",
+    let body = rsx! {
             div { class: "lang-switch", role: "group", "aria-label": t.t("settings-language"),
                 button { class: "link", lang: "id", "aria-pressed": "{t.lang == Lang::Id}", onclick: move |_| on_language.call("id".into()), "Bahasa Indonesia" }
                 button { class: "link", lang: "en", "aria-pressed": "{t.lang == Lang::En}", onclick: move |_| on_language.call("en".into()), "English" }
@@ -75,8 +91,10 @@ pub fn SignInView(
                     e.prevent_default();
                     on_submit.call(Credentials { server: server().trim().to_string(), card: card().trim().to_string(), pin: pin() });
                 },
-                label { r#for: "server", {t.t("signin-server")} }
-                input { id: "server", r#type: "url", required: true, autocomplete: "url", value: "{server}", oninput: move |e| server.set(e.value()) }
+                if !web {
+                    label { r#for: "server", {t.t("signin-server")} }
+                    input { id: "server", r#type: "url", required: true, autocomplete: "url", value: "{server}", oninput: move |e| server.set(e.value()) }
+                }
                 label { r#for: "card", {t.t("signin-card")} }
                 input { id: "card", r#type: "text", inputmode: "numeric", required: true, autocomplete: "username", value: "{card}", oninput: move |e| card.set(e.value()) }
                 label { r#for: "pin", {t.t("signin-pin")} }
@@ -88,6 +106,10 @@ pub fn SignInView(
                     {if busy { t.t("signin-busy") } else { t.t("signin-submit") }}
                 }
             }
-        }
+    };
+    if web {
+        rsx! { section { class: "signin", {body} } }
+    } else {
+        rsx! { main { id: "content", class: "signin", {body} } }
     }
 }

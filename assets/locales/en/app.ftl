@@ -32,6 +32,8 @@ why-too_soon = It is too early to renew this loan.
 why-fines_over_threshold = Your fines are over the limit. Please pay at the desk.
 
 signin-intro = Sign in with your library card.
+web-app-only = Only in the app
+web-app-only-body = This screen uses the camera, the stored membership card or several cards on one device: open it in the Pustaka app on your phone or computer.
 signin-server = Library server address
 signin-card = Library card number
 signin-pin = PIN

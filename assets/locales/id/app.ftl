@@ -32,6 +32,8 @@ why-too_soon = Belum waktunya diperpanjang.
 why-fines_over_threshold = Denda Anda melebihi batas. Silakan bayar di meja layanan.
 
 signin-intro = Masuk dengan kartu anggota perpustakaan Anda.
+web-app-only = Hanya di aplikasi
+web-app-only-body = Layar ini memakai kamera, kartu anggota tersimpan, atau beberapa kartu di satu perangkat: buka di aplikasi Pustaka di ponsel atau komputer Anda.
 signin-server = Alamat server perpustakaan
 signin-card = Nomor kartu anggota
 signin-pin = PIN

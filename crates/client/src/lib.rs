@@ -17,7 +17,7 @@ pub mod notify;
 pub mod reminders;
 pub mod store;
 pub mod transport;
-mod view;
+pub use pustaka_views as view;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,7 +38,7 @@ use uuid::Uuid;
 pub use card::CardToken;
 pub use store::Store;
 pub use transport::Transport;
-pub use view::*;
+pub use view::account::*;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum DeviceError {
@@ -513,6 +513,7 @@ impl Device {
             &received,
             self.clock.now(),
         )
+        .map_err(DeviceError::from)
     }
 
     pub fn status(&self) -> SyncStatus {

@@ -104,7 +104,26 @@ pub struct Session {
     pub opened_with: Option<String>,
     /// Prefilled sign-in values (the demo passes them), never a PIN store.
     pub suggested_server: Option<String>,
+    /// The website (a browser talking to the library's server, no replica):
+    /// catalogue, events and FAQ before sign-in; no scanner, card or
+    /// household; requests are decided while the page waits.
+    #[serde(default)]
+    pub web: bool,
 }
+
+/// The website's sign-in answer: the session and the token the page keeps
+/// (in the browser's local storage) for its next requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebSignedIn {
+    pub session: Session,
+    pub token: String,
+}
+
+/// Where the website's calls go: `POST {WEB_API}/<command name>` with the
+/// command's JSON, the token as `Authorization: Bearer`, the language in
+/// [`WEB_LANG_HEADER`]; the answer is the command's response or `{code, message}`.
+pub const WEB_API: &str = "/web/v1";
+pub const WEB_LANG_HEADER: &str = "x-pustaka-lang";
 
 /// The id of a recorded request (an intent); it syncs when it can.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

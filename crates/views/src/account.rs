@@ -7,7 +7,7 @@ use pustaka_domain::{HoldCounts, HoldStatus, Millis, Policy, Reason, TitleFacts,
 pub use pustaka_ipc::views::*;
 use pustaka_replica::{Calendar, Circ, EventDoc, HoldDoc, Intent, IntentKind, LoanDoc, OutcomeDoc};
 
-use crate::DeviceError;
+use pustaka_replica::ReplicaError;
 
 /// The library's rules applied to this patron's replica, for pre-checks.
 pub struct Rules {
@@ -123,14 +123,16 @@ fn day(s: &str) -> Option<NaiveDate> {
     s.parse().ok()
 }
 
-pub(crate) fn build(
+/// Everything the account screens show. `intents` are the patron's own
+/// requests (key, parsed or why not); `received` those the library has.
+pub fn build(
     circ: &Circ,
     calendar: &Calendar,
     policy: Policy,
     intents: &[(String, Result<Intent, String>)],
     received: &BTreeSet<String>,
     now: Millis,
-) -> Result<AccountView, DeviceError> {
+) -> Result<AccountView, ReplicaError> {
     let rules = Rules::new(circ.clone(), calendar, policy, now);
     let today = rules.today;
     let patron = circ.patron_facts()?;
@@ -218,31 +220,7 @@ pub(crate) fn build(
         })
         .collect();
 
-    let mut events: Vec<EventView> = calendar
-        .events
-        .iter()
-        .filter(|(_, e)| e.end >= now)
-        .map(|(id, e)| {
-            let reg = circ.registrations.get(id);
-            EventView {
-                id: id.clone(),
-                title_id: e.title_id.clone(),
-                title_en: e.title_en.clone(),
-                category: e.category.clone(),
-                branch: e.branch.clone(),
-                place: e.place.clone(),
-                start: e.start,
-                end: e.end,
-                capacity: e.capacity,
-                seats_left: e.capacity.saturating_sub(e.seats_taken),
-                waitlist: e.waitlist,
-                registration: reg.map(|r| r.status.clone()),
-                waitlist_position: reg.filter(|r| r.position > 0).map(|r| r.position),
-                accessibility: e.accessibility.clone(),
-            }
-        })
-        .collect();
-    events.sort_by(|a, b| a.start.cmp(&b.start).then(a.id.cmp(&b.id)));
+    let events = events(circ, calendar, now);
 
     let mut outcomes: Vec<OutcomeView> = circ
         .outcomes
@@ -281,7 +259,91 @@ pub(crate) fn build(
         outcomes,
         history,
         keep_history: circ.patron.keep_history.unwrap_or(false),
-        surveys: calendar
+        surveys: surveys(circ, calendar, intents, today),
+        questions: {
+            let mut q: Vec<pustaka_ipc::QuestionView> = circ
+                .questions
+                .iter()
+                .map(|(id, q)| pustaka_ipc::QuestionView {
+                    id: id.clone(),
+                    question: q.question.clone(),
+                    asked_at: q.asked_at,
+                    answer: q.answer.clone(),
+                    answered_at: q.answered_at,
+                })
+                .collect();
+            q.sort_by(|a, b| b.asked_at.cmp(&a.asked_at).then(a.id.cmp(&b.id)));
+            q
+        },
+        branches: branches(&rules.policy),
+        utc_offset_minutes: rules.policy.library.utc_offset_minutes,
+    })
+}
+
+/// What the library shows anyone, signed in or not (the website before
+/// sign-in): its events, surveys and branches, and no patron.
+pub fn public(calendar: &Calendar, policy: &Policy, now: Millis) -> AccountView {
+    let nobody = Circ::default();
+    let today = local_day(now, policy.library.utc_offset_minutes);
+    AccountView {
+        library: policy.library.name.clone(),
+        card: String::new(),
+        name: String::new(),
+        today,
+        fines_owed: 0,
+        account_blocked: None,
+        loans: vec![],
+        holds: vec![],
+        events: events(&nobody, calendar, now),
+        pending: vec![],
+        outcomes: vec![],
+        history: vec![],
+        keep_history: false,
+        questions: vec![],
+        surveys: surveys(&nobody, calendar, &[], today),
+        branches: branches(policy),
+        utc_offset_minutes: policy.library.utc_offset_minutes,
+    }
+}
+
+/// Events not yet over, soonest first, with the patron's registration.
+fn events(circ: &Circ, calendar: &Calendar, now: Millis) -> Vec<EventView> {
+    let mut events: Vec<EventView> = calendar
+        .events
+        .iter()
+        .filter(|(_, e)| e.end >= now)
+        .map(|(id, e)| {
+            let reg = circ.registrations.get(id);
+            EventView {
+                id: id.clone(),
+                title_id: e.title_id.clone(),
+                title_en: e.title_en.clone(),
+                category: e.category.clone(),
+                branch: e.branch.clone(),
+                place: e.place.clone(),
+                start: e.start,
+                end: e.end,
+                capacity: e.capacity,
+                seats_left: e.capacity.saturating_sub(e.seats_taken),
+                waitlist: e.waitlist,
+                registration: reg.map(|r| r.status.clone()),
+                waitlist_position: reg.filter(|r| r.position > 0).map(|r| r.position),
+                accessibility: e.accessibility.clone(),
+            }
+        })
+        .collect();
+    events.sort_by(|a, b| a.start.cmp(&b.start).then(a.id.cmp(&b.id)));
+    events
+}
+
+/// The library's surveys, and whether the patron answered (or is answering) each.
+fn surveys(
+    circ: &Circ,
+    calendar: &Calendar,
+    intents: &[(String, Result<Intent, String>)],
+    today: NaiveDate,
+) -> Vec<pustaka_ipc::SurveyView> {
+    calendar
             .surveys
             .iter()
             .map(|(id, v)| {
@@ -311,40 +373,25 @@ pub(crate) fn build(
                         .collect(),
                 }
             })
-            .collect(),
-        questions: {
-            let mut q: Vec<pustaka_ipc::QuestionView> = circ
-                .questions
-                .iter()
-                .map(|(id, q)| pustaka_ipc::QuestionView {
-                    id: id.clone(),
-                    question: q.question.clone(),
-                    asked_at: q.asked_at,
-                    answer: q.answer.clone(),
-                    answered_at: q.answered_at,
-                })
-                .collect();
-            q.sort_by(|a, b| b.asked_at.cmp(&a.asked_at).then(a.id.cmp(&b.id)));
-            q
-        },
-        branches: rules
-            .policy
-            .branches
-            .iter()
-            .map(|b| BranchInfo {
-                id: b.id.clone(),
-                name: b.name.clone(),
-                kind: match b.kind {
-                    pustaka_domain::policy::BranchKind::BookVan => "book_van".into(),
-                    _ => "branch".into(),
-                },
-                pickup: b.pickup_location,
-                accessibility_id: b.accessibility_id.clone(),
-                accessibility_en: b.accessibility_en.clone(),
-            })
-            .collect(),
-        utc_offset_minutes: rules.policy.library.utc_offset_minutes,
-    })
+            .collect()
+}
+
+fn branches(policy: &Policy) -> Vec<BranchInfo> {
+    policy
+        .branches
+        .iter()
+        .map(|b| BranchInfo {
+            id: b.id.clone(),
+            name: b.name.clone(),
+            kind: match b.kind {
+                pustaka_domain::policy::BranchKind::BookVan => "book_van".into(),
+                _ => "branch".into(),
+            },
+            pickup: b.pickup_location,
+            accessibility_id: b.accessibility_id.clone(),
+            accessibility_en: b.accessibility_en.clone(),
+        })
+        .collect()
 }
 
 fn outcome_view(id: &str, o: &OutcomeDoc) -> OutcomeView {
