@@ -25,7 +25,15 @@ impl<V: Clone> Load<V> {
 
 /// Online/offline, last synced and pending requests; always visible.
 #[component]
-pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32, on_sync: EventHandler<()>) -> Element {
+pub fn StatusBar(
+    t: T,
+    status: SyncStatus,
+    utc_offset: i32,
+    /// The website: nothing is kept or synced in the page.
+    #[props(default)]
+    web: bool,
+    on_sync: EventHandler<()>,
+) -> Element {
     let (class, state) = if status.online {
         ("status online", t.t("status-online"))
     } else {
@@ -40,6 +48,10 @@ pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32, on_sync: EventHandle
         div { class, id: "sync-status", role: "status", "aria-live": "polite",
             span { class: "dot", "aria-hidden": "true" }
             strong { id: "online-state", "data-online": "{status.online}", "{state}" }
+            if web {
+                span { class: "sep", "aria-hidden": "true", "·" }
+                span { id: "web-note", {t.t("status-web")} }
+            } else {
             span { class: "sep", "aria-hidden": "true", "·" }
             span { id: "last-synced", "{synced}" }
             if status.pending > 0 {
@@ -47,6 +59,7 @@ pub fn StatusBar(t: T, status: SyncStatus, utc_offset: i32, on_sync: EventHandle
                 span { id: "pending-count", class: "pending", "data-count": "{status.pending}", "{pending}" }
             }
             button { id: "sync-now", class: "sync-now", onclick: move |_| on_sync.call(()), {t.t("status-sync-now")} }
+            }
         }
     }
 }

@@ -48,19 +48,32 @@ thread_local! {
 #[derive(Clone)]
 pub struct T {
     pub lang: Lang,
+    /// The website: a `<key>--web` text wins where the device's wording
+    /// would be untrue there ("searched on this device, offline too").
+    pub web: bool,
     bundle: Rc<Bundle>,
 }
 
 impl PartialEq for T {
     fn eq(&self, other: &Self) -> bool {
-        self.lang == other.lang
+        self.lang == other.lang && self.web == other.web
     }
 }
 
 impl T {
     pub fn new(lang: Lang) -> T {
         let bundle = BUNDLES.with(|b| b[lang as usize].clone());
-        T { lang, bundle }
+        T {
+            lang,
+            web: false,
+            bundle,
+        }
+    }
+
+    /// The same translator, with the website's wording where it differs.
+    pub fn on_web(mut self, web: bool) -> T {
+        self.web = web;
+        self
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -84,6 +97,13 @@ impl T {
 
     /// The text for `key` with `{ $name }` arguments filled.
     pub fn ta(&self, key: &str, args: &[(&str, String)]) -> String {
+        let web_key;
+        let key = if self.web && self.has(&format!("{key}--web")) {
+            web_key = format!("{key}--web");
+            web_key.as_str()
+        } else {
+            key
+        };
         let Some(msg) = self.bundle.get_message(key) else {
             return key.to_string();
         };

@@ -113,7 +113,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn t(&self) -> T {
-        T::new(*self.lang.read())
+        T::new(*self.lang.read()).on_web(self.web())
+    }
+
+    /// The page is the website (no replica, no background sync).
+    pub fn web(&self) -> bool {
+        matches!(&*self.session.read(), Some(Ok(s)) if s.web)
     }
 
     /// Refetch what the screens show.
@@ -259,6 +264,7 @@ fn Frame() -> Element {
                             t: t.clone(),
                             status: (ctx.status)(),
                             utc_offset: (ctx.utc_offset)(),
+                            web: s.web,
                             on_sync: move |_| {
                                 let b = backend.clone();
                                 let mut ctx = ctx;

@@ -21,10 +21,7 @@ fn main() {
         });
         // In the app's shell, Tauri; in a browser, the library's server.
         let backend = use_hook(|| {
-            let in_shell = web_sys::window().is_some_and(|w| {
-                js_sys::Reflect::has(&w, &wasm_bindgen::JsValue::from_str("__TAURI__"))
-                    .unwrap_or(false)
-            });
+            let in_shell = pustaka_app::tauri::present();
             if in_shell {
                 Backend::new(pustaka_app::tauri::Tauri)
             } else {

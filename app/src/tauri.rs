@@ -26,6 +26,13 @@ extern "C" {
 
 pub struct Tauri;
 
+/// Whether the page runs in the app's shell (Tauri injected its global
+/// before any page script); in a browser it is the library's website.
+pub fn present() -> bool {
+    web_sys::window()
+        .is_some_and(|w| js_sys::Reflect::has(&w, &JsValue::from_str("__TAURI__")).unwrap_or(false))
+}
+
 fn to_js(v: &Value) -> Result<JsValue, IpcError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| IpcError::new("encode", e.to_string()))

@@ -644,3 +644,82 @@ fn the_household_lists_every_cards_dates_and_switches_in_one_tap() {
         "{html}"
     );
 }
+
+/// The website before sign-in: the navigation offers what anyone may read,
+/// the sign-in asks no server address, and device-only wording is replaced.
+#[test]
+fn the_website_shows_the_public_screens_and_its_own_wording() {
+    fn Nav() -> Element {
+        rsx! {
+            pustaka_app::components::NavBar {
+                t: T::new(Lang::Id).on_web(true),
+                current: pustaka_app::Route::Catalogue {},
+                web: true,
+                signed_in: false,
+            }
+        }
+    }
+    let nav = render_root(Nav);
+    for shown in ["nav-home", "nav-catalogue", "nav-events", "nav-faq"] {
+        assert!(nav.contains(&format!("id=\"{shown}\"")), "{shown}: {nav}");
+    }
+    for hidden in [
+        "nav-loans",
+        "nav-scan",
+        "nav-card",
+        "nav-household",
+        "nav-settings",
+    ] {
+        assert!(
+            !nav.contains(&format!("id=\"{hidden}\"")),
+            "{hidden}: {nav}"
+        );
+    }
+    fn SignedInNav() -> Element {
+        rsx! {
+            pustaka_app::components::NavBar {
+                t: T::new(Lang::Id).on_web(true),
+                current: pustaka_app::Route::Loans {},
+                web: true,
+                signed_in: true,
+            }
+        }
+    }
+    let nav = render_root(SignedInNav);
+    assert!(nav.contains("id=\"nav-loans\"") && !nav.contains("id=\"nav-scan\""));
+
+    fn WebSignIn() -> Element {
+        rsx! {
+            screens::signin::SignInView {
+                t: T::new(Lang::En).on_web(true),
+                server: String::new(),
+                web: true,
+                error: None,
+                busy: false,
+                on_language: |_| {},
+                on_submit: |_| {},
+            }
+        }
+    }
+    let page = render_root(WebSignIn);
+    assert!(
+        !page.contains("id=\"server\"") && page.contains("id=\"card\""),
+        "{page}"
+    );
+    assert!(!page.contains("<main"), "inside the frame's main: {page}");
+
+    let (device, web) = (T::new(Lang::En), T::new(Lang::En).on_web(true));
+    assert!(device.t("faq-hint").contains("this device"));
+    assert!(
+        !web.t("faq-hint").contains("this device"),
+        "{}",
+        web.t("faq-hint")
+    );
+    assert_eq!(web.t("faq-title"), device.t("faq-title"));
+}
+
+fn render_root(root: fn() -> Element) -> String {
+    let mut dom = VirtualDom::new(root);
+    dom.rebuild_in_place();
+    dioxus_ssr::render(&dom)
+}

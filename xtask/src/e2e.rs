@@ -25,7 +25,7 @@ const SHORT: Duration = Duration::from_secs(20);
 
 /// Kills the child when dropped, so a failed step leaves nothing running.
 /// A child process killed when dropped.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -52,13 +52,13 @@ impl Drop for Group {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-fn wait_port(port: u16, child: &mut Child, what: &str) -> anyhow::Result<()> {
+pub(crate) fn wait_port(port: u16, child: &mut Child, what: &str) -> anyhow::Result<()> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(120) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -128,7 +128,7 @@ fn display() -> anyhow::Result<(String, Option<Proc>)> {
 }
 
 /// axe-core from npm, cached outside the clone.
-fn axe_source() -> anyhow::Result<String> {
+pub(crate) fn axe_source() -> anyhow::Result<String> {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
     let dir = PathBuf::from(home).join(format!(".cache/pustaka/axe-core-{AXE_VERSION}"));
     let file = dir.join("package/axe.min.js");
@@ -347,6 +347,35 @@ fn shelf_label_png() -> anyhow::Result<String> {
     Ok(png.display().to_string())
 }
 
+/// axe-core's violations on the page `s` shows (injected through the
+/// WebDriver: the page's CSP forbids inline scripts).
+pub(crate) async fn axe_violations(
+    s: &Session,
+    axe: &str,
+    screen: &str,
+) -> anyhow::Result<Vec<Value>> {
+    let loaded = s
+        .exec("return typeof axe !== 'undefined';", json!([]))
+        .await?;
+    if loaded.as_bool() != Some(true) {
+        let kind = s
+            .exec(&format!("{axe}\n;return typeof window.axe;"), json!([]))
+            .await?;
+        anyhow::ensure!(kind == "object", "axe-core did not load: {kind}");
+    }
+    let r = s
+        .exec_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(JSON.stringify(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))))
+               .catch(e => done('error: ' + e));",
+            json!([]),
+        )
+        .await?;
+    let text = r.as_str().unwrap_or_default();
+    serde_json::from_str(text).with_context(|| format!("axe on {screen}: {text}"))
+}
+
 impl Journey {
     async fn visit(&self, nav: &str, ready: &str) -> anyhow::Result<()> {
         self.s.click(nav).await?;
@@ -356,34 +385,7 @@ impl Journey {
 
     /// axe-core in the page: 0 serious or critical violations allowed.
     async fn audit(&mut self, screen: &str) -> anyhow::Result<()> {
-        let loaded = self
-            .s
-            .exec("return typeof axe !== 'undefined';", json!([]))
-            .await?;
-        if loaded.as_bool() != Some(true) {
-            // Evaluated by the WebDriver (the page's CSP forbids inline scripts).
-            let kind = self
-                .s
-                .exec(
-                    &format!("{}\n;return typeof window.axe;", self.axe),
-                    json!([]),
-                )
-                .await?;
-            anyhow::ensure!(kind == "object", "axe-core did not load: {kind}");
-        }
-        let r = self
-            .s
-            .exec_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, { resultTypes: ['violations'] })
-                   .then(r => done(JSON.stringify(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))))
-                   .catch(e => done('error: ' + e));",
-                json!([]),
-            )
-            .await?;
-        let text = r.as_str().unwrap_or_default();
-        let violations: Vec<Value> =
-            serde_json::from_str(text).with_context(|| format!("axe on {screen}: {text}"))?;
+        let violations = axe_violations(&self.s, &self.axe, screen).await?;
         self.screens_checked += 1;
         for v in violations {
             let impact = v["impact"].as_str().unwrap_or_default();

@@ -16,6 +16,7 @@ mod load;
 mod pg;
 mod pyenv;
 mod startup;
+mod web_e2e;
 mod webdriver;
 
 use std::process::Command;
@@ -167,6 +168,9 @@ fn ci() -> anyhow::Result<()> {
     // The app in a real window against a real server.
     e2e::build()?;
     tokio::runtime::Runtime::new()?.block_on(e2e::run())?;
+    // The same UI as the library's website, in headless Chromium.
+    web_e2e::build()?;
+    tokio::runtime::Runtime::new()?.block_on(web_e2e::run())?;
     Ok(())
 }
 
@@ -303,6 +307,10 @@ fn main() -> anyhow::Result<()> {
         ["ui"] => ui(),
         ["pyenv"] => pyenv::ensure().map(|p| println!("{}", p.display())),
         ["test-postgres"] => scenarios_on_postgres(&pg::Postgres::start()?),
+        ["web-e2e"] => {
+            web_e2e::build()?;
+            tokio::runtime::Runtime::new()?.block_on(web_e2e::run())
+        }
         ["e2e"] => {
             e2e::build()?;
             tokio::runtime::Runtime::new()?.block_on(e2e::run())

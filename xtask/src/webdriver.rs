@@ -219,4 +219,20 @@ impl Session {
             .await?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
+
+    /// Opens `url` in the current window.
+    pub async fn navigate(&self, url: &str) -> anyhow::Result<()> {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await?;
+        Ok(())
+    }
+
+    /// The page as a PNG (the driver's own screenshot: Chromium headless has
+    /// no X window to grab).
+    pub async fn screenshot_png(&self) -> anyhow::Result<Vec<u8>> {
+        use base64::Engine;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await?;
+        let b64 = v.as_str().context("no screenshot data")?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
+    }
 }

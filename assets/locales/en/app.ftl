@@ -32,6 +32,7 @@ why-too_soon = It is too early to renew this loan.
 why-fines_over_threshold = Your fines are over the limit. Please pay at the desk.
 
 signin-intro = Sign in with your library card.
+status-web = The library's website
 web-app-only = Only in the app
 web-app-only-body = This screen uses the camera, the stored membership card or several cards on one device: open it in the Pustaka app on your phone or computer.
 signin-server = Library server address
@@ -287,6 +288,9 @@ card-signed = The library signed this code, so a book van can check it without i
 nav-faq = Ask
 faq-title = Ask the library
 faq-hint = Answers are looked up on this device, also without internet. If none fits, a librarian answers within 24 hours.
+faq-hint--web = Answers are searched among the library's questions and answers. If nothing matches, a librarian answers within 24 hours.
+faq-ask-hint--web = Not answered? Send this question to a librarian (sign in with your library card first).
+faq-empty--web = The questions have not loaded yet.
 faq-query-label = Your question
 faq-query-placeholder = For example: how much is the late fine?
 faq-search = Find answers

@@ -32,6 +32,7 @@ why-too_soon = Belum waktunya diperpanjang.
 why-fines_over_threshold = Denda Anda melebihi batas. Silakan bayar di meja layanan.
 
 signin-intro = Masuk dengan kartu anggota perpustakaan Anda.
+status-web = Situs web perpustakaan
 web-app-only = Hanya di aplikasi
 web-app-only-body = Layar ini memakai kamera, kartu anggota tersimpan, atau beberapa kartu di satu perangkat: buka di aplikasi Pustaka di ponsel atau komputer Anda.
 signin-server = Alamat server perpustakaan
@@ -287,6 +288,9 @@ card-signed = Kode ini ditandatangani perpustakaan, sehingga mobil pustaka kelil
 nav-faq = Tanya
 faq-title = Tanya perpustakaan
 faq-hint = Jawaban dicari di perangkat ini, juga tanpa internet. Jika tidak ada yang cocok, pustakawan menjawab dalam 24 jam.
+faq-hint--web = Jawaban dicari di antara pertanyaan dan jawaban perpustakaan. Jika tidak ada yang cocok, pustakawan menjawab dalam 24 jam.
+faq-ask-hint--web = Belum terjawab? Kirim pertanyaan ini ke pustakawan (masuk dulu dengan kartu anggota).
+faq-empty--web = Daftar pertanyaan belum dimuat.
 faq-query-label = Pertanyaan Anda
 faq-query-placeholder = Misalnya: berapa denda keterlambatan?
 faq-search = Cari jawaban
