@@ -248,6 +248,7 @@ pub fn full_account() -> AccountView {
 pub fn title() -> TitleView {
     TitleView {
         details: TitleDetails {
+            borrowed_together: vec![],
             summary: TitleSummary {
                 id: "T0001".into(),
                 title: "Bumi Manusia".into(),

@@ -145,6 +145,13 @@ fn suggest(hub: &mut Hub, q: &str, filter: &SearchFilter) -> Result<Option<Strin
     Ok(found.then_some(candidate))
 }
 
+/// "Borrowed together" shows a title only when at least this many distinct
+/// patrons borrowed both: below it, a recommendation could tell one patron's
+/// reading to whoever knows what else they borrowed.
+pub const RECOMMEND_MIN_PATRONS: u32 = 3;
+/// At most this many recommendations per title.
+pub const RECOMMEND_MAX: u32 = 5;
+
 pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
     let t = hub
         .store()
@@ -152,7 +159,17 @@ pub fn details(hub: &mut Hub, id: &str) -> Result<TitleDetails, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("title {id}")))?;
     let copies = hub.store().copies_of(id)?;
     let holds = hub.store().holds_on_title(id)?.len() as u32;
+    let mut borrowed_together = vec![];
+    for (other, _) in hub
+        .store()
+        .borrowed_together(id, RECOMMEND_MIN_PATRONS, RECOMMEND_MAX)?
+    {
+        if let Some(o) = hub.store().title(&other)? {
+            borrowed_together.push(summary(hub, &o)?);
+        }
+    }
     Ok(TitleDetails {
+        borrowed_together,
         summary: summary(hub, &t)?,
         subjects: t
             .subjects

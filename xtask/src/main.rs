@@ -178,7 +178,7 @@ fn ci() -> anyhow::Result<()> {
 /// (`PUSTAKA_TEST_STORAGE=postgres`), and the two-server tests.
 fn scenarios_on_postgres(pg: &pg::Postgres) -> anyhow::Result<()> {
     eprintln!(
-        "$ PUSTAKA_TEST_STORAGE=postgres PUSTAKA_PG=… cargo test -p pustaka-scenarios --test scenarios --test privacy --test faq --test survey --test postgres"
+        "$ PUSTAKA_TEST_STORAGE=postgres PUSTAKA_PG=… cargo test -p pustaka-scenarios --test scenarios --test privacy --test faq --test survey --test reading --test web --test postgres"
     );
     let status = Command::new("cargo")
         .args([
@@ -193,6 +193,10 @@ fn scenarios_on_postgres(pg: &pg::Postgres) -> anyhow::Result<()> {
             "faq",
             "--test",
             "survey",
+            "--test",
+            "reading",
+            "--test",
+            "web",
             "--test",
             "postgres",
         ])

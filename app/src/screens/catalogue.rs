@@ -399,6 +399,20 @@ pub fn TitlePage(
                 }
             }
             }
+            if !d.borrowed_together.is_empty() {
+                section { class: "borrowed-together", "aria-labelledby": "h-together",
+                    h2 { id: "h-together", {t.t("title-together")} }
+                    p { class: "muted", {t.t("title-together-why")} }
+                    ul { class: "together",
+                        for o in d.borrowed_together.iter() {
+                            li { key: "{o.id}",
+                                crate::components::Go { to: Route::Title { id: o.id.clone() }, class: "title-link", "{o.title}" }
+                                span { class: "muted", " · {o.author}" }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -50,6 +50,11 @@ pub struct TitleDetails {
     /// Where the title can be read or heard online (e-books, e-journals).
     #[serde(default)]
     pub links: Vec<OnlineLink>,
+    /// "Borrowed together": titles that at least the library's minimum
+    /// number of distinct patrons borrowed along with this one (none below
+    /// it, so no one's reading can be inferred); most first.
+    #[serde(default)]
+    pub borrowed_together: Vec<TitleSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -335,6 +335,16 @@ pub trait Storage: Send {
     fn upsert_copy(&mut self, c: &CopyRow) -> StoreResult<()>;
     fn copy(&self, barcode: &str) -> StoreResult<Option<CopyRow>>;
     fn copies_of(&self, title_id: &str) -> StoreResult<Vec<CopyRow>>;
+    /// Titles borrowed by the same patrons as `title_id`, with how many
+    /// distinct patrons borrowed both, only where that is at least
+    /// `min_patrons`; most first. Counts loans that still name a card:
+    /// current loans and the history of patrons who chose to keep it.
+    fn borrowed_together(
+        &self,
+        title_id: &str,
+        min_patrons: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u32)>>;
 
     fn insert_loan(&mut self, l: &LoanRow) -> StoreResult<()>;
     fn update_loan(&mut self, l: &LoanRow) -> StoreResult<()>;

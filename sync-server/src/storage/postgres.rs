@@ -808,6 +808,29 @@ impl Storage for PostgresStorage {
         )
     }
 
+    fn borrowed_together(
+        &self,
+        title_id: &str,
+        min_patrons: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, u32)>> {
+        let (min, limit) = (i64::from(min_patrons), i64::from(limit));
+        self.many(
+            "SELECT c2.title_id, COUNT(DISTINCT l1.card) AS n \
+             FROM loans l1 JOIN copies c1 ON c1.barcode = l1.copy \
+             JOIN loans l2 ON l2.card = l1.card \
+             JOIN copies c2 ON c2.barcode = l2.copy \
+             WHERE c1.title_id = $1 AND l1.card <> '' AND c2.title_id <> $1 \
+             GROUP BY c2.title_id HAVING COUNT(DISTINCT l1.card) >= $2 \
+             ORDER BY n DESC, c2.title_id LIMIT $3",
+            &[&title_id, &min, &limit],
+            |r| {
+                let n: i64 = get(r, 1)?;
+                Ok((get(r, 0)?, u32::try_from(n).unwrap_or(u32::MAX)))
+            },
+        )
+    }
+
     fn insert_loan(&mut self, l: &LoanRow) -> StoreResult<()> {
         self.exec(
             &format!("INSERT INTO loans({LOAN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
