@@ -108,6 +108,7 @@ pub fn NavBar(
         (Route::Loans {}, "nav-loans"),
         (Route::Holds {}, "nav-holds"),
         (Route::Catalogue {}, "nav-catalogue"),
+        (Route::Lists {}, "nav-lists"),
         (Route::Scan {}, "nav-scan"),
         (Route::Events {}, "nav-events"),
         (Route::Faq {}, "nav-faq"),
@@ -155,6 +156,7 @@ pub fn needs_account(route: &Route) -> bool {
 fn same_screen(a: &Route, b: &Route) -> bool {
     match (a, b) {
         (Route::Catalogue {}, Route::Title { .. }) => true,
+        (Route::Lists {}, Route::SharedListScreen { .. }) => true,
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
     }
 }

@@ -27,7 +27,8 @@ use pustaka_ipc::{
 pub use backend::{Backend, Transport};
 pub use i18n::{Lang, T};
 use screens::{
-    Card, Catalogue, Events, Faq, Holds, Home, Household, Loans, Scan, Settings, Surveys, Title,
+    Card, Catalogue, Events, Faq, Holds, Home, Household, Lists, Loans, Scan, Settings,
+    SharedListScreen, Surveys, Title,
 };
 
 #[derive(Routable, Clone, PartialEq, Debug)]
@@ -44,6 +45,10 @@ pub enum Route {
         Catalogue {},
         #[route("/title/:id")]
         Title { id: String },
+        #[route("/lists")]
+        Lists {},
+        #[route("/list/:code")]
+        SharedListScreen { code: String },
         #[route("/scan")]
         Scan {},
         #[route("/events")]
@@ -69,7 +74,9 @@ pub enum Route {
 pub fn route_for_link(url: &str) -> Option<Route> {
     let rest = url
         .strip_prefix("pustaka://")
-        .or_else(|| url.split_once("/pustaka/").map(|(_, r)| r))?
+        .or_else(|| url.split_once("/pustaka/").map(|(_, r)| r))
+        // A shared list's link is the library website's own path.
+        .or_else(|| url.rfind("/list/").map(|i| &url[i + 1..]))?
         .trim_end_matches('/');
     match rest {
         "loans" => return Some(Route::Loans {}),
@@ -79,7 +86,15 @@ pub fn route_for_link(url: &str) -> Option<Route> {
         "faq" => return Some(Route::Faq {}),
         "household" => return Some(Route::Household {}),
         "surveys" => return Some(Route::Surveys {}),
+        "lists" => return Some(Route::Lists {}),
         _ => {}
+    }
+    // A shared reading list.
+    if let Some(code) = rest.strip_prefix("list/") {
+        let code = code.split(['?', '#']).next().unwrap_or("");
+        return pustaka_ipc::decode_list(code).map(|_| Route::SharedListScreen {
+            code: code.to_string(),
+        });
     }
     // A copy's label adds `?copy=…`: the title is what opens.
     let id = rest.strip_prefix("title/")?;
@@ -331,5 +346,18 @@ mod tests {
         assert_eq!(route_for_link("pustaka://loan/C1"), None);
         assert_eq!(route_for_link("pustaka://loans"), Some(Route::Loans {}));
         assert_eq!(route_for_link("pustaka://holds/"), Some(Route::Holds {}));
+        let code = pustaka_ipc::encode_list("Liburan", &["T1".into(), "T2".into()]);
+        for link in [
+            format!("pustaka://list/{code}"),
+            format!("https://perpustakaan.example/list/{code}"),
+        ] {
+            assert_eq!(
+                route_for_link(&link),
+                Some(Route::SharedListScreen { code: code.clone() }),
+                "{link}"
+            );
+        }
+        assert_eq!(route_for_link("pustaka://list/!!"), None);
+        assert_eq!(route_for_link("pustaka://lists"), Some(Route::Lists {}));
     }
 }

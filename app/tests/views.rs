@@ -723,3 +723,77 @@ fn render_root(root: fn() -> Element) -> String {
     dom.rebuild_in_place();
     dioxus_ssr::render(&dom)
 }
+
+/// Reading lists: "want to read" named in the page's language, titles with
+/// remove buttons, share offered only for a list with titles; a shared
+/// link that is not a list says so; the website cannot save one.
+#[test]
+fn reading_lists_show_their_titles_and_shared_lists_open() {
+    fn Screen() -> Element {
+        let lists = vec![
+            ReadingListView {
+                id: WANT_LIST.into(),
+                name: String::new(),
+                items: vec![ListItemView {
+                    title_id: "T1".into(),
+                    title: "Laskar Pelangi".into(),
+                    author: "Andrea Hirata".into(),
+                    added_at: 1,
+                }],
+                share: "http://lib.example/list/abc".into(),
+            },
+            ReadingListView {
+                id: "a1".into(),
+                name: "Liburan".into(),
+                items: vec![],
+                share: String::new(),
+            },
+        ];
+        rsx! {
+            screens::lists::ListsView {
+                t: T::new(Lang::En),
+                lists: Load::Ready(lists),
+                offline: true,
+                on_action: |_| {},
+            }
+        }
+    }
+    let html = render_root(Screen);
+    assert!(
+        html.contains("Want to read") && html.contains("Liburan"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Laskar Pelangi") && html.contains("Remove Laskar Pelangi from the list")
+    );
+    assert_eq!(
+        html.matches("share-list").count(),
+        1,
+        "share only a list with titles"
+    );
+    assert!(html.contains("Delete the list Liburan") && !html.contains("Delete the list Want"));
+
+    fn Bad() -> Element {
+        rsx! {
+            screens::lists::SharedListView { t: T::new(Lang::Id), shared: None, items: None, on_save: |_| {} }
+        }
+    }
+    assert!(render_root(Bad).contains("bukan daftar baca"));
+    fn OnWeb() -> Element {
+        let shared = decode_list(&encode_list("Liburan", &["T1".into()]));
+        let items = vec![ListItemView {
+            title_id: "T1".into(),
+            title: "Laskar Pelangi".into(),
+            ..Default::default()
+        }];
+        rsx! {
+            screens::lists::SharedListView { t: T::new(Lang::En).on_web(true), shared, items: Some(items), on_save: |_| {} }
+        }
+    }
+    let web = render_root(OnWeb);
+    assert!(
+        web.contains("Shared list: Liburan") && web.contains("Laskar Pelangi"),
+        "{web}"
+    );
+    assert!(!web.contains("save-shared-list") && web.contains("Pustaka app"));
+}

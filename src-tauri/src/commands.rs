@@ -347,3 +347,54 @@ pub async fn new_calendar_feed(shell: State<'_, Shell>, args: NewCalendarFeed) -
     let NewCalendarFeed {} = args;
     shell.device().new_calendar_feed().await.map_err(ipc)
 }
+
+#[tauri::command]
+pub fn get_lists(shell: State<'_, Shell>, args: GetLists) -> Reply<Vec<ReadingListView>> {
+    let GetLists {} = args;
+    shell.device().reading_lists().map_err(ipc)
+}
+
+#[tauri::command]
+pub fn create_list(shell: State<'_, Shell>, args: CreateList) -> Reply<String> {
+    shell.device().create_list(&args.name).map_err(ipc)
+}
+
+#[tauri::command]
+pub fn rename_list(shell: State<'_, Shell>, args: RenameList) -> Reply<()> {
+    shell
+        .device()
+        .rename_list(&args.list, &args.name)
+        .map_err(ipc)
+}
+
+#[tauri::command]
+pub fn delete_list(shell: State<'_, Shell>, args: DeleteList) -> Reply<()> {
+    shell.device().delete_list(&args.list).map_err(ipc)
+}
+
+#[tauri::command]
+pub fn add_to_list(shell: State<'_, Shell>, args: AddToList) -> Reply<()> {
+    let item = ListItemView {
+        title_id: args.title_id,
+        title: args.title,
+        author: args.author,
+        added_at: 0,
+    };
+    shell.device().add_to_list(&args.list, &item).map_err(ipc)
+}
+
+#[tauri::command]
+pub fn remove_from_list(shell: State<'_, Shell>, args: RemoveFromList) -> Reply<()> {
+    shell
+        .device()
+        .remove_from_list(&args.list, &args.title_id)
+        .map_err(ipc)
+}
+
+#[tauri::command]
+pub fn save_shared_list(shell: State<'_, Shell>, args: SaveSharedList) -> Reply<String> {
+    shell
+        .device()
+        .save_shared_list(&args.name, &args.items)
+        .map_err(ipc)
+}

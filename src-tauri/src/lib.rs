@@ -196,6 +196,13 @@ pub fn run() {
             commands::set_email_reminders,
             commands::get_calendar_feed,
             commands::new_calendar_feed,
+            commands::get_lists,
+            commands::create_list,
+            commands::rename_list,
+            commands::delete_list,
+            commands::add_to_list,
+            commands::remove_from_list,
+            commands::save_shared_list,
         ])
         .setup(move |app| {
             tracing::info!("setup after_ms={}", started.elapsed().as_millis());

@@ -362,7 +362,12 @@ async fn poke(
         let docs: Vec<String> = match msg {
             Ok(ids) => ids
                 .iter()
-                .filter(|id| **id == mine.circ || **id == mine.intents || **id == mine.calendar)
+                .filter(|id| {
+                    **id == mine.circ
+                        || **id == mine.intents
+                        || **id == mine.calendar
+                        || **id == mine.prefs
+                })
                 .cloned()
                 .collect(),
             // Missed messages: tell the device to sync everything.
@@ -370,6 +375,7 @@ async fn poke(
                 mine.circ.clone(),
                 mine.intents.clone(),
                 mine.calendar.clone(),
+                mine.prefs.clone(),
             ],
         };
         if docs.is_empty() {

@@ -119,6 +119,14 @@ pub fn random_hex(bytes: usize) -> Result<String, ApiError> {
     Ok(hex::encode(buf))
 }
 
+/// The id of a patron's `prefs` document: fixed by the card (it has no
+/// epochs: the server never writes it), created on the first sync that
+/// sends it. Only the owner's token reaches it (the ACL checks the owner).
+pub fn prefs_doc_id(card: &str) -> String {
+    let h = Sha256::digest(format!("pustaka-prefs:{card}").as_bytes());
+    hex::encode(&h[..16])
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -269,7 +277,7 @@ impl Hub {
                 None,
                 Calendar::read(&doc).map_err(|e| ApiError::Internal(e.to_string()))?,
             ),
-            DocKind::Intents => (None, None),
+            DocKind::Intents | DocKind::Prefs => (None, None),
         };
         Ok(CachedDoc {
             decided: None,
@@ -626,6 +634,7 @@ impl Hub {
             circ: p.circ_doc.clone(),
             intents: p.intents_doc.clone(),
             calendar: self.calendar_id.clone(),
+            prefs: prefs_doc_id(&p.card),
         }
     }
 
@@ -876,6 +885,18 @@ impl Hub {
             .into_iter()
             .map(|(device, last)| json!({ "device": device, "last_synced": last }))
             .collect();
+        let prefs_id = prefs_doc_id(card);
+        let lists = match self.store.doc(&prefs_id)? {
+            Some(_) => {
+                let d = self.take(&prefs_id, DocKind::Prefs)?;
+                let lists = pustaka_replica::prefs::read_lists(&d.doc);
+                self.cache.put(prefs_id.clone(), d);
+                lists
+            }
+            None => vec![],
+        };
+        let ctx = self.ctx();
+        let p = ctx.patron(card)?;
         Ok(json!({
             "format": "pustaka-export/1",
             "exported_at": now,
@@ -895,7 +916,8 @@ impl Hub {
             "questions_to_librarians": questions,
             "surveys_answered": surveys,
             "devices": devices,
-            "documents": { "circ": p.circ_doc, "intents": p.intents_doc },
+            "reading_lists": lists,
+            "documents": { "circ": p.circ_doc, "intents": p.intents_doc, "prefs": prefs_id },
         }))
     }
 
@@ -1020,6 +1042,13 @@ impl Hub {
         for m in &req.docs {
             if !seen.insert(m.doc.clone()) {
                 continue;
+            }
+            if m.doc == prefs_doc_id(card) && self.store.doc(&m.doc)?.is_none() {
+                self.store.insert_doc(&DocRow {
+                    id: m.doc.clone(),
+                    kind: DocKind::Prefs.code().into(),
+                    owner: card.to_string(),
+                })?;
             }
             let Some(kind) = self.resolve(card, &m.doc)? else {
                 let err = WireError {

@@ -164,7 +164,7 @@ async fn five_hundred_offline_intents_are_decided_a_bounded_batch_per_sync_each_
 
 // ---- sync states per patron -------------------------------------------------------
 
-/// Any signed-in patron may name new device ids, and each leaves up to three
+/// Any signed-in patron may name new device ids, and each leaves up to four
 /// sync states on the server. Past `MAX_SYNC_DEVICES` devices the least
 /// recently used one's states are dropped; an honest device whose states
 /// were dropped syncs from scratch and loses nothing.
@@ -174,7 +174,9 @@ async fn invented_device_ids_leave_a_bounded_number_of_sync_states_and_honest_de
     let lib = Library::start().await;
     let honest = lib.device("1001", "siti").await;
     let p = sign_in(&lib, "1001").await;
-    assert_eq!(rows(&lib, "sync_states"), 3);
+    // The app syncs four documents (circ, intents, calendar, prefs); the
+    // invented devices below name three.
+    assert_eq!(rows(&lib, "sync_states"), 4);
 
     for i in 0..40 {
         // A second apart, so "least recently used" is the honest device
@@ -184,7 +186,7 @@ async fn invented_device_ids_leave_a_bounded_number_of_sync_states_and_honest_de
         raw.round(&lib).await;
         let states = rows(&lib, "sync_states");
         assert!(
-            states <= max * 3,
+            states <= max * 3 + 1,
             "after {} devices: {states} states",
             i + 1
         );
@@ -231,5 +233,5 @@ async fn invented_device_ids_leave_a_bounded_number_of_sync_states_and_honest_de
     let circ = honest.circ().unwrap().unwrap();
     assert!(circ.outcomes.contains_key(&id.to_string()));
     assert_eq!(rows(&lib, "processed_intents WHERE card = '1001'"), 1);
-    assert!(rows(&lib, "sync_states") <= max * 3);
+    assert!(rows(&lib, "sync_states") <= max * 3 + 1);
 }

@@ -84,3 +84,128 @@ async fn recommendations_are_withheld_below_the_threshold_and_follow_patrons_cho
     keep_history(&a, false).await;
     assert!(together(&lib, "T1").await.is_empty());
 }
+
+fn item(id: &str, title: &str) -> pustaka_ipc::ListItemView {
+    pustaka_ipc::ListItemView {
+        title_id: id.into(),
+        title: title.into(),
+        author: "Penulis".into(),
+        added_at: 0,
+    }
+}
+
+fn names(dev: &Device) -> Vec<(String, Vec<String>)> {
+    dev.reading_lists()
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.items.into_iter().map(|i| i.title_id).collect()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reading_list_edited_on_two_devices_offline_merges_and_is_shared_by_link() {
+    let mut lib = Library::start().await;
+    let phone = lib.device("1001", "phone").await;
+    let tablet = lib.device("1001", "tablet").await;
+    let other = lib.device("1002", "other").await;
+    assert_eq!(
+        names(&phone),
+        vec![(String::new(), vec![])],
+        "want to read, empty"
+    );
+
+    // Both offline: each adds to "want to read" and edits the same list.
+    let trip = phone.create_list("Liburan").unwrap();
+    phone.sync_once().await.unwrap();
+    tablet.sync_once().await.unwrap();
+    lib.stop().await;
+    phone
+        .add_to_list(pustaka_ipc::WANT_LIST, &item("T1", "Laskar Pelangi"))
+        .unwrap();
+    phone
+        .add_to_list(&trip, &item("T3", "Negeri 5 Menara"))
+        .unwrap();
+    tablet
+        .add_to_list(pustaka_ipc::WANT_LIST, &item("T2", "Bumi Manusia"))
+        .unwrap();
+    tablet
+        .add_to_list(&trip, &item("T4", "Cantik Itu Luka"))
+        .unwrap();
+    tablet.rename_list(&trip, "Liburan Juni").unwrap();
+    assert!(phone.sync_once().await.is_err(), "the server is gone");
+    assert_eq!(
+        names(&phone)[1].0,
+        "Liburan",
+        "offline, the phone's own view"
+    );
+
+    // Back online: both edits on both devices.
+    lib.restart().await;
+    for d in [&phone, &tablet, &phone] {
+        d.sync_once().await.unwrap();
+    }
+    let merged = names(&phone);
+    assert_eq!(merged, names(&tablet));
+    let mut want = merged[0].1.clone();
+    want.sort();
+    assert_eq!(want, ["T1", "T2"]);
+    let mut on_trip = merged[1].1.clone();
+    on_trip.sort();
+    assert_eq!(merged[1].0, "Liburan Juni");
+    assert_eq!(on_trip, ["T3", "T4"]);
+
+    // A removal on one device reaches the other.
+    tablet.remove_from_list("want", "T1").unwrap();
+    tablet.sync_once().await.unwrap();
+    phone.sync_once().await.unwrap();
+    assert_eq!(names(&phone)[0].1, ["T2"]);
+
+    // The library holds the lists, so the patron's export has them.
+    let export = phone.export_data().await.unwrap();
+    assert_eq!(
+        export["reading_lists"][1]["name"], "Liburan Juni",
+        "{export}"
+    );
+
+    // The list is the patron's: another patron cannot even name it.
+    assert_eq!(names(&other), vec![(String::new(), vec![])]);
+    let (_, login) = lib.login_raw("1002", &patron_pin("1002")).await;
+    let siti_prefs = pustaka_sync::hub::prefs_doc_id("1001");
+    let mut forger = RawClient::new(login["token"].as_str().unwrap(), "forger", &[&siti_prefs]);
+    let resp = forger.round(&lib).await;
+    assert_eq!(
+        resp.docs[0].error.as_ref().map(|e| e.code.as_str()),
+        Some("unknown_document")
+    );
+    assert_eq!(
+        lib.count("docs WHERE kind = 'prefs'"),
+        2,
+        "one prefs document per patron who synced one"
+    );
+
+    // Shared by link: the code decodes to the list's name and titles, and
+    // another patron saves it as a list of their own.
+    let lists = phone.reading_lists().unwrap();
+    let link = &lists[1].share;
+    assert!(link.starts_with(&format!("{}/list/", lib.url)), "{link}");
+    let shared = pustaka_ipc::decode_list(link.rsplit('/').next().unwrap()).unwrap();
+    assert_eq!(shared.name, "Liburan Juni");
+    assert_eq!(shared.titles.len(), 2);
+    let items: Vec<_> = shared.titles.iter().map(|t| item(t, t)).collect();
+    other.save_shared_list(&shared.name, &items).unwrap();
+    other.sync_once().await.unwrap();
+    assert_eq!(names(&other)[1].0, "Liburan Juni");
+    // Bad edits get a clear code and change nothing.
+    let e = phone.create_list("   ").unwrap_err();
+    assert_eq!(e.code(), "list_name");
+    let e = phone.add_to_list("nope", &item("T1", "x")).unwrap_err();
+    assert_eq!(e.code(), "list_item");
+    assert_eq!(names(&phone), merged_after_removal(&merged));
+    lib.stop().await;
+}
+
+fn merged_after_removal(merged: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    let mut m = merged.to_vec();
+    m[0].1.retain(|t| t != "T1");
+    m
+}

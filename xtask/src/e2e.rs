@@ -307,7 +307,7 @@ struct Journey {
     mouse_hold: Option<String>,
 }
 
-const SCREENS: [(&str, &str, &str); 10] = [
+const SCREENS: [(&str, &str, &str); 11] = [
     ("home", "#nav-home", ".screen.home"),
     // Reached from the home screen's "open surveys" link.
     ("surveys", "#home-surveys", ".screen.surveys"),
@@ -315,6 +315,7 @@ const SCREENS: [(&str, &str, &str); 10] = [
     ("loans", "#nav-loans", ".screen.loans"),
     ("holds", "#nav-holds", ".screen.holds"),
     ("catalogue", "#nav-catalogue", ".screen.catalogue"),
+    ("lists", "#nav-lists", ".screen.lists"),
     ("events", "#nav-events", ".screen.events"),
     ("card", "#nav-card", ".screen.card-screen"),
     ("household", "#nav-household", ".screen.household"),
@@ -446,6 +447,30 @@ impl Journey {
                 self.s.type_into("#search-q", "pramoedya").await?;
                 self.s.click("#search-go").await?;
                 self.s.wait_for("#search-results", LONG).await?;
+            }
+            if name == "lists" {
+                // A title from the catalogue onto "want to read", a new
+                // list, and the first list shared as a QR code.
+                self.visit("#nav-catalogue", ".screen.catalogue").await?;
+                self.s.type_into("#search-q", "pramoedya").await?;
+                self.s.click("#search-go").await?;
+                self.s.click("#search-results .title-link").await?;
+                self.s.wait_for(".screen.title-page", LONG).await?;
+                self.s.click("#add-to-list").await?;
+                self.s.wait_for("#on-lists", LONG).await?;
+                self.visit("#nav-lists", ".screen.lists").await?;
+                let name = if lang == "en" { "Holiday" } else { "Liburan" };
+                self.s.type_into("#new-list-name", name).await?;
+                self.s.click("#new-list").await?;
+                self.s
+                    .wait_until(
+                        "the new list",
+                        &format!("return document.body.innerText.includes('{name}');"),
+                        LONG,
+                    )
+                    .await?;
+                self.s.click("#list-want .share-list").await?;
+                self.s.wait_for("#list-want .share svg", LONG).await?;
             }
             if name == "faq" {
                 // Answered on the device, in the page's language.

@@ -1,7 +1,7 @@
 use dioxus::prelude::*;
 use pustaka_ipc::{
-    AccountView, BranchInfo, GetTitle, IpcError, OpenOnline, PlaceHold, RecentTitles, Search,
-    SearchResults, TitleSummary, TitleView,
+    AccountView, AddToList, BranchInfo, GetLists, GetTitle, IpcError, OpenOnline, PlaceHold,
+    ReadingListView, RecentTitles, Search, SearchResults, TitleSummary, TitleView,
 };
 
 use super::{ScreenHead, branch_name, not_ready, use_account};
@@ -247,11 +247,20 @@ fn TitleFor(id: ReadSignal<String>) -> Element {
     let res = use_query(move || GetTitle { id: id() });
     let title = Load::of(&res.read());
     let backend2 = backend.clone();
+    let backend3 = backend.clone();
+    // The patron's lists (none on the website: they live on the device).
+    let lists = use_query(|| GetLists {});
+    let lists = match &*lists.read() {
+        Some(Ok(l)) => l.clone(),
+        _ => vec![],
+    };
     rsx! {
         TitlePage {
             t: ctx.t(),
             title,
             account,
+            lists,
+            on_add_to_list: move |a: AddToList| act(backend3.clone(), ctx, a, "done-list-added"),
             offline: ctx.offline(),
             on_place_hold: move |(title, branch): (String, String)| {
                 act(backend.clone(), ctx, PlaceHold { title, branch }, "done-place-hold")
@@ -271,6 +280,10 @@ pub fn TitlePage(
     offline: bool,
     on_place_hold: EventHandler<(String, String)>,
     on_open_link: EventHandler<String>,
+    /// The patron's reading lists, to add this title to.
+    #[props(default)]
+    lists: Vec<ReadingListView>,
+    #[props(default)] on_add_to_list: EventHandler<AddToList>,
 ) -> Element {
     let heading = match &title {
         Load::Ready(v) => v.details.summary.title.clone(),
@@ -303,7 +316,19 @@ pub fn TitlePage(
         .map(|b| b.id.clone())
         .unwrap_or_default();
     let mut pickup = use_signal(|| first_pickup);
+    let mut chosen_list = use_signal(|| pustaka_ipc::WANT_LIST.to_string());
     let title_id = d.summary.id.clone();
+    let on_lists: Vec<String> = lists
+        .iter()
+        .filter(|l| l.items.iter().any(|i| i.title_id == d.summary.id))
+        .map(|l| super::lists::list_name(&t, l))
+        .collect();
+    let add = AddToList {
+        list: String::new(),
+        title_id: d.summary.id.clone(),
+        title: d.summary.title.clone(),
+        author: d.summary.author.clone(),
+    };
     rsx! {
         section { class: "screen title-page", "data-title": "{d.summary.id}",
             ScreenHead { t: t.clone(), title: heading, offline }
@@ -398,6 +423,26 @@ pub fn TitlePage(
                     }
                 }
             }
+            }
+            if !lists.is_empty() {
+                section { class: "add-to-list", "aria-labelledby": "h-add-to-list",
+                    h2 { id: "h-add-to-list", {t.t("title-lists")} }
+                    if !on_lists.is_empty() {
+                        p { id: "on-lists", {t.ta("title-on-lists", &[("lists", on_lists.join(", "))])} }
+                    }
+                    label { r#for: "list-choice", {t.t("title-list-choice")} }
+                    select { id: "list-choice", onchange: move |e| chosen_list.set(e.value()),
+                        for l in lists.iter() {
+                            option { key: "{l.id}", value: "{l.id}", {super::lists::list_name(&t, l)} }
+                        }
+                    }
+                    button {
+                        id: "add-to-list",
+                        class: "secondary",
+                        onclick: move |_| on_add_to_list.call(AddToList { list: chosen_list(), ..add.clone() }),
+                        {t.t("title-add-to-list")}
+                    }
+                }
             }
             if !d.borrowed_together.is_empty() {
                 section { class: "borrowed-together", "aria-labelledby": "h-together",

@@ -13,6 +13,7 @@ pub mod catalog;
 mod faq;
 pub mod household;
 pub mod ics;
+mod lists;
 pub mod notify;
 pub mod reminders;
 pub mod store;
@@ -175,6 +176,7 @@ fn doc_id(dir: &Directory, kind: DocKind) -> &str {
         DocKind::Circ => &dir.circ,
         DocKind::Intents => &dir.intents,
         DocKind::Calendar => &dir.calendar,
+        DocKind::Prefs => &dir.prefs,
     }
 }
 
@@ -187,8 +189,12 @@ impl Inner {
         };
         let dir = acc.directory.clone();
         for kind in DocKind::ALL {
+            if doc_id(&dir, kind).is_empty() {
+                // A server without this kind of document.
+                continue;
+            }
             let mut d = self.store.load_doc(doc_id(&dir, kind), kind.code())?;
-            if kind == DocKind::Intents {
+            if !kind.server_owned() {
                 // One actor per device install, for the one document it writes.
                 if let Ok(bytes) = Uuid::parse_str(&self.device_id) {
                     d.doc.set_actor(ActorId::from(bytes.as_bytes().as_slice()));
@@ -575,20 +581,36 @@ impl Device {
     }
 
     fn append(&self, kind: IntentKind) -> Result<Uuid, DeviceError> {
-        let mut inner = self.lock()?;
         let intent = Intent::new(
             kind,
             self.clock.now(),
-            &inner.device_id,
+            &self.lock()?.device_id,
             random_bytes::<10>(),
         );
-        let id = inner.account()?.directory.intents.clone();
+        self.edit_own(DocKind::Intents, |doc| Ok(append_intent(doc, &intent)?))?;
+        Ok(intent.id)
+    }
+
+    /// Applies `edit` to a document this device writes (`intents`, `prefs`)
+    /// and stores it in one transaction; it syncs when it can.
+    pub(crate) fn edit_own<R>(
+        &self,
+        kind: DocKind,
+        edit: impl FnOnce(&mut automerge::AutoCommit) -> Result<R, DeviceError>,
+    ) -> Result<R, DeviceError> {
+        debug_assert!(!kind.server_owned());
+        let mut inner = self.lock()?;
+        let id = doc_id(&inner.account()?.directory, kind).to_string();
         let inner = &mut *inner;
-        let d = inner
-            .docs
-            .get_mut(&DocKind::Intents)
-            .ok_or(DeviceError::NotSignedIn)?;
-        append_intent(&mut d.doc, &intent)?;
+        let d = inner.docs.get_mut(&kind).ok_or(DeviceError::NoData)?;
+        let r = match edit(&mut d.doc) {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing half-done stays in memory.
+                inner.load_docs()?;
+                return Err(e);
+            }
+        };
         inner.store.begin()?;
         match inner
             .store
@@ -598,14 +620,14 @@ impl Device {
             Ok(()) => {}
             Err(e) => {
                 inner.store.rollback();
-                // The in-memory document holds an intent that is not on disk:
+                // The in-memory document holds a change that is not on disk:
                 // reload so the two never disagree.
                 inner.load_docs()?;
                 return Err(e);
             }
         }
         self.kick.notify_one();
-        Ok(intent.id)
+        Ok(r)
     }
 
     pub fn renew(&self, copy: &str) -> Result<Uuid, DeviceError> {

@@ -13,9 +13,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub mod catalog;
+pub mod lists;
 pub mod views;
 
 pub use catalog::*;
+pub use lists::*;
 pub use views::*;
 
 /// Milliseconds since the Unix epoch (UTC).
@@ -291,6 +293,29 @@ pub struct EmailReminders {
     /// The language the e-mails are written in (`id` or `en`).
     pub lang: Option<String>,
 }
+
+command!(
+    /// The patron's reading lists ("want to read" first), from their own
+    /// document: works offline, merges across their devices.
+    GetLists = "get_lists" -> Vec<ReadingListView> {}
+);
+command!(
+    /// A new named list; returns its id.
+    CreateList = "create_list" -> String { name: String }
+);
+command!(RenameList = "rename_list" -> () { list: String, name: String });
+command!(
+    /// Deletes a named list ("want to read" is only emptied).
+    DeleteList = "delete_list" -> () { list: String }
+);
+command!(
+    AddToList = "add_to_list" -> () { list: String, title_id: String, title: String, author: String }
+);
+command!(RemoveFromList = "remove_from_list" -> () { list: String, title_id: String });
+command!(
+    /// Saves a list someone shared as a new list of the patron's; returns its id.
+    SaveSharedList = "save_shared_list" -> String { name: String, items: Vec<ListItemView> }
+);
 
 command!(
     /// The patron's e-mail reminders (asks the library; needs the network).

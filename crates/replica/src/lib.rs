@@ -5,6 +5,7 @@
 //! | `circ`    | server only     | one patron's loans, holds, fines, registrations, outcomes |
 //! | `intents` | patron devices  | append-only requests keyed by UUIDv7                      |
 //! | `calendar`| server only     | the library's events, book-van stops, policy and holidays |
+//! | `prefs`   | patron devices  | the patron's own data: reading lists (true multi-device merge) |
 //!
 //! Automerge cannot drop a single change of a document, so authority is per
 //! document: the server syncs `circ` and `calendar` with a read-only sync
@@ -14,28 +15,36 @@
 
 pub mod docs;
 pub mod intent;
+pub mod prefs;
 pub mod sync;
 pub mod wire;
 
 pub use docs::*;
 pub use intent::{Intent, IntentKind};
 
-/// The three kinds of document.
+/// The four kinds of document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocKind {
     Circ,
     Intents,
     Calendar,
+    Prefs,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 3] = [DocKind::Circ, DocKind::Intents, DocKind::Calendar];
+    pub const ALL: [DocKind; 4] = [
+        DocKind::Circ,
+        DocKind::Intents,
+        DocKind::Calendar,
+        DocKind::Prefs,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             DocKind::Circ => "circ",
             DocKind::Intents => "intents",
             DocKind::Calendar => "calendar",
+            DocKind::Prefs => "prefs",
         }
     }
 
@@ -44,13 +53,14 @@ impl DocKind {
             "circ" => Some(DocKind::Circ),
             "intents" => Some(DocKind::Intents),
             "calendar" => Some(DocKind::Calendar),
+            "prefs" => Some(DocKind::Prefs),
             _ => None,
         }
     }
 
     /// Only the server writes these; devices hold read-only replicas.
     pub fn server_owned(self) -> bool {
-        !matches!(self, DocKind::Intents)
+        !matches!(self, DocKind::Intents | DocKind::Prefs)
     }
 }
 

@@ -59,6 +59,10 @@ pub struct Directory {
     pub circ: String,
     pub intents: String,
     pub calendar: String,
+    /// The patron's own `prefs` (reading lists); empty from a server that
+    /// has none.
+    #[serde(default)]
+    pub prefs: String,
 }
 
 #[derive(Debug, thiserror::Error)]
