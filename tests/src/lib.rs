@@ -275,6 +275,23 @@ impl Library {
         }
     }
 
+    /// `GET <path>` on the server (as the admin when `admin`): status and body.
+    pub async fn get_text(&self, path: &str, admin: bool) -> (u16, String) {
+        let mut req = self.http.get(format!("{}{path}", self.url));
+        if admin {
+            req = req.bearer_auth(ADMIN);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// `GET <path>` as JSON (as the admin when `admin`).
+    pub async fn get_json(&self, path: &str, admin: bool) -> Value {
+        let (status, text) = self.get_text(path, admin).await;
+        assert!((200..300).contains(&status), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
     pub async fn checkout(&self, card: &str, copy: &str) -> Value {
         self.admin("checkout", json!({"card": card, "copy": copy}))
             .await

@@ -30,15 +30,7 @@ async fn delete_parkir(lib: &Library) -> reqwest::StatusCode {
 }
 
 async fn admin_get(lib: &Library, path: &str) -> Value {
-    lib.http
-        .get(format!("{}/admin/v1/{path}", lib.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    lib.get_json(&format!("/admin/v1/{path}"), true).await
 }
 
 #[tokio::test]

@@ -12,15 +12,9 @@ use pustaka_client::Device;
 use pustaka_scenarios::*;
 
 async fn together(lib: &Library, title: &str) -> Vec<String> {
-    let d: serde_json::Value = lib
-        .http
-        .get(format!("{}/v1/catalog/titles/{title}", lib.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = lib
+        .get_json(&format!("/v1/catalog/titles/{title}"), false)
+        .await;
     d["borrowed_together"]
         .as_array()
         .unwrap()

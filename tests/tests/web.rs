@@ -40,16 +40,6 @@ impl Page<'_> {
     }
 }
 
-async fn get(lib: &Library, path: &str) -> (u16, String) {
-    let resp = lib
-        .http
-        .get(format!("{}{path}", lib.url))
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn the_website_serves_the_catalogue_events_faq_and_a_signed_in_account() {
     let mut lib = Library::start().await;
@@ -67,13 +57,16 @@ async fn the_website_serves_the_catalogue_events_faq_and_a_signed_in_account() {
     lib.serve_website(site).await;
 
     // The UI's files; the app's routes open its page; the API is untouched.
-    assert_eq!(get(&lib, "/style.css").await, (200, "body{}".into()));
+    assert_eq!(
+        lib.get_text("/style.css", false).await,
+        (200, "body{}".into())
+    );
     for path in ["/", "/loans", "/title/T1"] {
-        let (status, body) = get(&lib, path).await;
+        let (status, body) = lib.get_text(path, false).await;
         assert_eq!(status, 200, "{path}");
         assert!(body.contains("<title>Pustaka</title>"), "{path}: {body}");
     }
-    assert_eq!(get(&lib, "/healthz").await, (200, "ok".into()));
+    assert_eq!(lib.get_text("/healthz", false).await, (200, "ok".into()));
 
     // Before sign-in: the website, nobody signed in, the library's public side.
     let mut page = Page {
@@ -202,16 +195,7 @@ async fn the_website_serves_the_catalogue_events_faq_and_a_signed_in_account() {
         (status, e["code"].as_str()),
         (400, Some("malformed_request"))
     );
-    let questions: Value = lib
-        .http
-        .get(format!("{}/admin/v1/questions", lib.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let questions = lib.get_json("/admin/v1/questions", true).await;
     assert!(
         questions.to_string().contains("lomba menulis"),
         "{questions}"

@@ -350,11 +350,12 @@ fn shelf_label_png() -> anyhow::Result<String> {
 
 /// axe-core's violations on the page `s` shows (injected through the
 /// WebDriver: the page's CSP forbids inline scripts).
-pub(crate) async fn axe_violations(
+pub(crate) async fn axe_check(
     s: &Session,
     axe: &str,
     screen: &str,
-) -> anyhow::Result<Vec<Value>> {
+    failures: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let loaded = s
         .exec("return typeof axe !== 'undefined';", json!([]))
         .await?;
@@ -374,7 +375,20 @@ pub(crate) async fn axe_violations(
         )
         .await?;
     let text = r.as_str().unwrap_or_default();
-    serde_json::from_str(text).with_context(|| format!("axe on {screen}: {text}"))
+    let violations: Vec<Value> =
+        serde_json::from_str(text).with_context(|| format!("axe on {screen}: {text}"))?;
+    for v in violations {
+        let impact = v["impact"].as_str().unwrap_or_default();
+        if impact == "serious" || impact == "critical" {
+            failures.push(format!(
+                "{screen}: {impact} {} ({}) at {}",
+                v["id"], v["help"], v["nodes"]
+            ));
+        } else {
+            eprintln!("  axe {screen}: {impact} {} ({})", v["id"], v["help"]);
+        }
+    }
+    Ok(())
 }
 
 impl Journey {
@@ -386,19 +400,8 @@ impl Journey {
 
     /// axe-core in the page: 0 serious or critical violations allowed.
     async fn audit(&mut self, screen: &str) -> anyhow::Result<()> {
-        let violations = axe_violations(&self.s, &self.axe, screen).await?;
+        axe_check(&self.s, &self.axe, screen, &mut self.a11y_failures).await?;
         self.screens_checked += 1;
-        for v in violations {
-            let impact = v["impact"].as_str().unwrap_or_default();
-            if impact == "serious" || impact == "critical" {
-                self.a11y_failures.push(format!(
-                    "{screen}: {impact} {} ({}) at {}",
-                    v["id"], v["help"], v["nodes"]
-                ));
-            } else {
-                eprintln!("  axe {screen}: {impact} {} ({})", v["id"], v["help"]);
-            }
-        }
         Ok(())
     }
 

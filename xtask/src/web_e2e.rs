@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::bench::target_dir;
-use crate::e2e::{Proc, axe_source, axe_violations, free_port, wait_port};
+use crate::e2e::{Proc, axe_check, axe_source, free_port, wait_port};
 use crate::webdriver::Session;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -64,17 +64,7 @@ impl Run {
             bail!("the page panicked on {screen}: {p}");
         }
         let name = format!("web-{}-{screen}", self.prefix);
-        for v in axe_violations(&self.s, &self.axe, &name).await? {
-            let impact = v["impact"].as_str().unwrap_or_default();
-            if impact == "serious" || impact == "critical" {
-                self.failures.push(format!(
-                    "{name}: {impact} {} ({}) at {}",
-                    v["id"], v["help"], v["nodes"]
-                ));
-            } else {
-                eprintln!("  axe {name}: {impact} {} ({})", v["id"], v["help"]);
-            }
-        }
+        axe_check(&self.s, &self.axe, &name, &mut self.failures).await?;
         self.checked += 1;
         let png = self.s.screenshot_png().await?;
         std::fs::write(self.shots.join(format!("{name}.png")), png)?;
