@@ -321,7 +321,9 @@ async fn server_restarted_between_two_syncs_loses_nothing() {
     lib.restart().await;
     let r = dev.sync_once().await.unwrap();
     assert_eq!(r.requests, 1, "{r:?}");
-    assert!(r.bytes_sent + r.bytes_received <= 1024, "{r:?}");
+    // About 150 B each way per document (heads and an empty Bloom filter).
+    let docs = pustaka_replica::DocKind::ALL.len();
+    assert!(r.bytes_sent + r.bytes_received <= 300 * docs, "{r:?}");
 }
 
 #[tokio::test]

@@ -22,6 +22,17 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// "Borrowed together" (`?1` title, `?2` minimum distinct patrons, `?3`
+/// limit), the same SQL on both backends (PostgreSQL numbers its
+/// placeholders `$n`).
+pub(crate) const BORROWED_TOGETHER_SQL: &str = "SELECT c2.title_id, COUNT(DISTINCT l1.card) AS n \
+             FROM loans l1 JOIN copies c1 ON c1.barcode = l1.copy \
+             JOIN loans l2 ON l2.card = l1.card \
+             JOIN copies c2 ON c2.barcode = l2.copy \
+             WHERE c1.title_id = ?1 AND l1.card <> '' AND c2.title_id <> ?1 \
+             GROUP BY c2.title_id HAVING COUNT(DISTINCT l1.card) >= ?2 \
+             ORDER BY n DESC, c2.title_id LIMIT ?3";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatronRow {
     pub card: String,

@@ -816,13 +816,10 @@ impl Storage for PostgresStorage {
     ) -> StoreResult<Vec<(String, u32)>> {
         let (min, limit) = (i64::from(min_patrons), i64::from(limit));
         self.many(
-            "SELECT c2.title_id, COUNT(DISTINCT l1.card) AS n \
-             FROM loans l1 JOIN copies c1 ON c1.barcode = l1.copy \
-             JOIN loans l2 ON l2.card = l1.card \
-             JOIN copies c2 ON c2.barcode = l2.copy \
-             WHERE c1.title_id = $1 AND l1.card <> '' AND c2.title_id <> $1 \
-             GROUP BY c2.title_id HAVING COUNT(DISTINCT l1.card) >= $2 \
-             ORDER BY n DESC, c2.title_id LIMIT $3",
+            &super::BORROWED_TOGETHER_SQL
+                .replace("?1", "$1")
+                .replace("?2", "$2")
+                .replace("?3", "$3"),
             &[&title_id, &min, &limit],
             |r| {
                 let n: i64 = get(r, 1)?;

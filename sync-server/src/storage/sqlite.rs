@@ -773,13 +773,7 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> StoreResult<Vec<(String, u32)>> {
         self.many(
-            "SELECT c2.title_id, COUNT(DISTINCT l1.card) AS n \
-             FROM loans l1 JOIN copies c1 ON c1.barcode = l1.copy \
-             JOIN loans l2 ON l2.card = l1.card \
-             JOIN copies c2 ON c2.barcode = l2.copy \
-             WHERE c1.title_id = ?1 AND l1.card <> '' AND c2.title_id <> ?1 \
-             GROUP BY c2.title_id HAVING COUNT(DISTINCT l1.card) >= ?2 \
-             ORDER BY n DESC, c2.title_id LIMIT ?3",
+            super::BORROWED_TOGETHER_SQL,
             params![title_id, min_patrons, limit],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
