@@ -50,6 +50,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(60);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 /// Documents Pustaka's hub keeps hot (sync-server/src/hub.rs).
 const PUSTAKA_LRU_DOCS: usize = 2048;
+/// A patron's own documents on the server: `circ`, `intents`, `prefs`.
+const DOCS_PER_PATRON: usize = 3;
 
 #[derive(Debug, Clone)]
 pub struct Opts {
@@ -754,9 +756,9 @@ async fn run_pustaka(opts: &Opts) -> anyhow::Result<PustakaRun> {
         disk_per_patron: disk / n as u64,
     };
     // RSS per hot patron: growth over the whole workload of P patrons (all
-    // of their documents hot in the LRU when 2P + 1 <= 2048), after a
+    // of their documents hot in the LRU when 3P + 1 <= 2048), after a
     // warmed-up restart.
-    let hot = n.min((PUSTAKA_LRU_DOCS - 1) / 2);
+    let hot = n.min((PUSTAKA_LRU_DOCS - 1) / DOCS_PER_PATRON);
     let rss_per_hot_kb = rss_end.saturating_sub(rss_before) as f64 / hot as f64;
 
     // More patrons than the LRU holds: RSS must level off. Their set-up
@@ -765,7 +767,7 @@ async fn run_pustaka(opts: &Opts) -> anyhow::Result<PustakaRun> {
     let mut lru = vec![];
     if n_all > n {
         eprintln!(
-            "  LRU check: {} patrons in all (the LRU holds {PUSTAKA_LRU_DOCS} documents, 2 per patron)…",
+            "  LRU check: {} patrons in all (the LRU holds {PUSTAKA_LRU_DOCS} documents, {DOCS_PER_PATRON} per patron)…",
             n_all
         );
         for i in n + 1..n_all {
@@ -1296,8 +1298,8 @@ async fn run_all(opts: Opts) -> anyhow::Result<()> {
         && !p.lru.is_empty()
     {
         println!(
-            "\npustaka-sync RSS by patrons synced (LRU of {PUSTAKA_LRU_DOCS} documents = {} patrons' circ + intents):",
-            PUSTAKA_LRU_DOCS / 2
+            "\npustaka-sync RSS by patrons synced (LRU of {PUSTAKA_LRU_DOCS} documents = {} patrons' circ + intents + prefs):",
+            PUSTAKA_LRU_DOCS / DOCS_PER_PATRON
         );
         println!("| patrons synced | RSS |");
         println!("|---|---|");
