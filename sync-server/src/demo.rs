@@ -378,6 +378,27 @@ pub fn seed(hub: &mut Hub, clock: &ManualClock, now: Millis) -> Result<bool, Api
         soft(hub.with_engine(|c, fx| c.checkin(copy, branch, fx)))
     };
 
+    // A reading circle two months ago: five patrons who keep their loan
+    // history read the first three books of Pramoedya's Buru quartet, so
+    // their title pages show "often borrowed together" (it needs at least
+    // `RECOMMEND_MIN_PATRONS` distinct patrons).
+    let quartet: Vec<String> = ["T0001", "T0002", "T0003"]
+        .iter()
+        .filter_map(|id| titles.iter().find(|t| t.id == *id))
+        .filter_map(|t| t.copies.first().map(|c| c.0.clone()))
+        .collect();
+    for (i, card) in ["1041", "1042", "1043", "1044", "1045"].iter().enumerate() {
+        clock.set(day(-70 + 2 * i as i64));
+        hub.with_engine(|c, fx| c.set_history(card, true, fx).map(|_| ()))?;
+        for copy in &quartet {
+            checkout(hub, card, copy)?;
+        }
+        clock.set(day(-69 + 2 * i as i64));
+        for copy in &quartet {
+            checkin(hub, copy, "pusat")?;
+        }
+    }
+
     // The demo patron, Siti: one loan in every state.
     let pick = |i: usize| {
         single

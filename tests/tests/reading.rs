@@ -203,3 +203,30 @@ fn merged_after_removal(merged: &[(String, Vec<String>)]) -> Vec<(String, Vec<St
     m[0].1.retain(|t| t != "T1");
     m
 }
+
+/// The demo library shows the feature: a reading circle of five patrons
+/// who keep their history read the Buru quartet's first three books.
+#[tokio::test]
+async fn the_demo_library_has_titles_borrowed_together() {
+    let dir = tempfile::tempdir().unwrap();
+    pustaka_sync::demo::ensure_seeded(dir.path(), START).unwrap();
+    let clock = Arc::new(pustaka_sync::ManualClock::new(START));
+    let mut hub = pustaka_sync::open_hub(
+        dir.path(),
+        pustaka_sync::demo::DEMO_POLICY,
+        clock as Arc<dyn pustaka_sync::Clock>,
+    )
+    .unwrap();
+    let d = pustaka_sync::catalog::details(&mut hub, "T0001").unwrap();
+    let ids: Vec<&str> = d.borrowed_together.iter().map(|t| t.id.as_str()).collect();
+    assert!(ids.contains(&"T0002") && ids.contains(&"T0003"), "{ids:?}");
+    // A title no circle read together shows nothing.
+    let d = pustaka_sync::catalog::details(&mut hub, "T0004").unwrap();
+    assert!(
+        d.borrowed_together
+            .iter()
+            .all(|t| !t.id.starts_with("T000")),
+        "{:?}",
+        d.borrowed_together
+    );
+}

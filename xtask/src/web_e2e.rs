@@ -98,6 +98,15 @@ impl Run {
         let title = self.s.text_of(".screen.title-page h1").await?;
         anyhow::ensure!(!title.trim().is_empty(), "the title page has no heading");
         self.check("title").await?;
+        // The demo's reading circle: Bumi Manusia is often borrowed with
+        // the next books of the quartet.
+        self.open(
+            "/title/T0001",
+            ".screen.title-page .borrowed-together .title-link",
+        )
+        .await
+        .context("borrowed together on T0001")?;
+        self.check("title-together").await?;
 
         self.s.click("#nav-events").await?;
         self.s.wait_for(".screen.events .card", WAIT).await?;
