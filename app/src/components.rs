@@ -142,7 +142,10 @@ pub fn NavBar(
 
 /// Screens that need the device (camera, stored card, several cards).
 pub fn on_device_only(route: &Route) -> bool {
-    matches!(route, Route::Scan {} | Route::Card {} | Route::Household {})
+    matches!(
+        route,
+        Route::Scan {} | Route::Card {} | Route::Household {} | Route::Lists {}
+    )
 }
 
 /// Screens about the patron's own account.

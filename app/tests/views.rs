@@ -660,6 +660,7 @@ fn the_website_shows_the_public_screens_and_its_own_wording() {
         }
     }
     let nav = render_root(Nav);
+    assert!(!nav.contains("id=\"nav-lists\""), "{nav}");
     for shown in ["nav-home", "nav-catalogue", "nav-events", "nav-faq"] {
         assert!(nav.contains(&format!("id=\"{shown}\"")), "{shown}: {nav}");
     }
@@ -687,6 +688,10 @@ fn the_website_shows_the_public_screens_and_its_own_wording() {
     }
     let nav = render_root(SignedInNav);
     assert!(nav.contains("id=\"nav-loans\"") && !nav.contains("id=\"nav-scan\""));
+    assert!(
+        !nav.contains("id=\"nav-lists\""),
+        "reading lists live on the device"
+    );
 
     fn WebSignIn() -> Element {
         rsx! {
