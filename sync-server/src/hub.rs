@@ -814,6 +814,17 @@ impl Hub {
     pub fn export(&mut self, card: &str) -> Result<serde_json::Value, ApiError> {
         use serde_json::json;
         let now = self.clock.now();
+        // The reading lists first: reading them takes the document cache.
+        let prefs_id = prefs_doc_id(card);
+        let lists = match self.store.doc(&prefs_id)? {
+            Some(_) => {
+                let d = self.take(&prefs_id, DocKind::Prefs)?;
+                let lists = pustaka_replica::prefs::read_lists(&d.doc);
+                self.cache.put(prefs_id.clone(), d);
+                lists
+            }
+            None => vec![],
+        };
         let ctx = self.ctx();
         let p = ctx.patron(card)?;
         let facts = ctx.patron_facts(&p)?;
@@ -885,18 +896,6 @@ impl Hub {
             .into_iter()
             .map(|(device, last)| json!({ "device": device, "last_synced": last }))
             .collect();
-        let prefs_id = prefs_doc_id(card);
-        let lists = match self.store.doc(&prefs_id)? {
-            Some(_) => {
-                let d = self.take(&prefs_id, DocKind::Prefs)?;
-                let lists = pustaka_replica::prefs::read_lists(&d.doc);
-                self.cache.put(prefs_id.clone(), d);
-                lists
-            }
-            None => vec![],
-        };
-        let ctx = self.ctx();
-        let p = ctx.patron(card)?;
         Ok(json!({
             "format": "pustaka-export/1",
             "exported_at": now,
@@ -1039,11 +1038,12 @@ impl Hub {
         let mut replies: Vec<(String, Option<DocKind>, Option<WireError>)> = vec![];
         let mut states = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
+        let prefs_id = prefs_doc_id(card);
         for m in &req.docs {
             if !seen.insert(m.doc.clone()) {
                 continue;
             }
-            if m.doc == prefs_doc_id(card) && self.store.doc(&m.doc)?.is_none() {
+            if m.doc == prefs_id && self.store.doc(&m.doc)?.is_none() {
                 self.store.insert_doc(&DocRow {
                     id: m.doc.clone(),
                     kind: DocKind::Prefs.code().into(),

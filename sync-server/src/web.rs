@@ -308,13 +308,8 @@ fn request(command: &str, body: &[u8], lang: Lang) -> Result<Option<IntentKind>,
         }
         ipc::AskLibrarian::NAME => {
             let a: ipc::AskLibrarian = args(command, body)?;
-            let question = a.question.trim();
-            if question.is_empty() {
-                return Err(ApiError::Malformed("empty_question".into()));
-            }
-            if question.chars().count() > pustaka_replica::intent::MAX_TEXT_CHARS {
-                return Err(ApiError::Malformed("question_too_long".into()));
-            }
+            let question = pustaka_replica::intent::question_text(&a.question)
+                .map_err(|code| ApiError::Malformed(code.into()))?;
             IntentKind::AskLibrarian {
                 question: question.to_string(),
                 lang: lang.code().to_string(),

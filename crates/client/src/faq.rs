@@ -31,13 +31,8 @@ impl Device {
 
     /// Asks a librarian (an intent: queued offline, decided once).
     pub fn ask_librarian(&self, question: &str, lang: Lang) -> Result<uuid::Uuid, DeviceError> {
-        let question = question.trim();
-        if question.is_empty() {
-            return Err(DeviceError::Invalid("empty_question".into()));
-        }
-        if question.chars().count() > pustaka_replica::intent::MAX_TEXT_CHARS {
-            return Err(DeviceError::Invalid("question_too_long".into()));
-        }
+        let question = pustaka_replica::intent::question_text(question)
+            .map_err(|code| DeviceError::Invalid(code.into()))?;
         self.request(IntentKind::AskLibrarian {
             question: question.to_string(),
             lang: lang.code().to_string(),

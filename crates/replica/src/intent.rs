@@ -122,6 +122,19 @@ pub struct IntentDoc {
 const MAX_ARG_LEN: usize = 128;
 /// Longest free text (a question to a librarian, an answer), in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// A question for a librarian as it may be sent: trimmed, not empty, at
+/// most [`MAX_TEXT_CHARS`]; else the stable code saying why not.
+pub fn question_text(question: &str) -> Result<&str, &'static str> {
+    let q = question.trim();
+    if q.is_empty() {
+        Err("empty_question")
+    } else if q.chars().count() > MAX_TEXT_CHARS {
+        Err("question_too_long")
+    } else {
+        Ok(q)
+    }
+}
 /// Most answers in one survey intent.
 pub const MAX_SURVEY_ANSWERS: usize = 50;
 
